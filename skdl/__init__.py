@@ -1,0 +1,1 @@
+"""skdl: scikit-learn estimators for deep learning on PyTorch."""
