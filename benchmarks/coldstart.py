@@ -1,0 +1,119 @@
+"""Cold start: a whole Python process that imports, fits W1 once and predicts.
+
+This is what a script or the CLI pays. Each run is a fresh interpreter timed
+from the outside with ``time.perf_counter`` around ``subprocess.run``; peak RSS
+comes from ``/usr/bin/time -v`` when present, else from the child's own
+``getrusage``. Runs are interleaved, the first round (disk cache) is discarded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+from common import fmt_ratio, fmt_s, markdown_table, median
+
+GNU_TIME = "/usr/bin/time"
+
+_FIT_SCRIPT = """\
+import json, resource, time, warnings
+t0 = time.perf_counter()
+from {module} import MLPClassifier
+t_import = time.perf_counter() - t0
+from sklearn.datasets import load_digits
+X, y = load_digits(return_X_y=True)
+clf = MLPClassifier(hidden_layer_sizes=(100,), solver="adam", batch_size=200,
+                    max_iter={epochs}, tol=0.0, n_iter_no_change={epochs} + 1,
+                    alpha=0.0, random_state=0)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    clf.fit(X, y)
+acc = float((clf.predict(X) == y).mean())
+print(json.dumps({{"import_s": t_import, "n_iter": int(clf.n_iter_), "train_acc": acc,
+    "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+"""
+
+_FLOOR_SCRIPT = """\
+import json, resource, time
+t0 = time.perf_counter()
+{imports}
+t_import = time.perf_counter() - t0
+print(json.dumps({{"import_s": t_import,
+    "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+"""
+
+
+def scripts(epochs: int) -> dict[str, str]:
+    """The processes compared: two floors for reading, then sklearn and skdl."""
+    return {
+        "python (no-op)": _FLOOR_SCRIPT.format(imports="pass"),
+        "python + import torch": _FLOOR_SCRIPT.format(imports="import torch"),
+        "scikit-learn: import, fit W1, predict": _FIT_SCRIPT.format(
+            module="sklearn.neural_network", epochs=epochs
+        ),
+        "skdl: import, fit W1, predict": _FIT_SCRIPT.format(
+            module="skdl", epochs=epochs
+        ),
+    }
+
+
+def _run_once(code: str) -> dict:
+    use_time = os.access(GNU_TIME, os.X_OK)
+    cmd = ([GNU_TIME, "-v"] if use_time else []) + [sys.executable, "-c", code]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        lines = [ln for ln in proc.stderr.splitlines() if "Command exited" not in ln]
+        err = next((ln for ln in reversed(lines) if "Error" in ln), "?")
+        raise RuntimeError(err.strip()[:160])
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["wall_s"] = wall
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+    out["peak_mb"] = int(m.group(1) if m else out["maxrss_kb"]) / 1024
+    return out
+
+
+def bench_cold(n_runs: int, epochs: int) -> str:
+    """Median whole-process wall time over ``n_runs`` fresh interpreters each."""
+    progs = scripts(epochs)
+    runs: dict[str, list[dict]] = {name: [] for name in progs}
+    errors: dict[str, str] = {}
+    for r in range(n_runs + 1):  # round 0 warms the disk cache and is dropped
+        for name, code in progs.items():
+            if name in errors:
+                continue
+            try:
+                res = _run_once(code)
+            except RuntimeError as exc:
+                errors[name] = f"not available: {exc}"
+                continue
+            if r:
+                runs[name].append(res)
+    sk = median([x["wall_s"] for x in runs["scikit-learn: import, fit W1, predict"]])
+    rows = []
+    for name in progs:
+        if name in errors:
+            rows.append([name, errors[name], "", "", "", "", ""])
+            continue
+        wall = [x["wall_s"] for x in runs[name]]
+        n_iter = {x.get("n_iter") for x in runs[name]} - {None}
+        rows.append(
+            [
+                name,
+                fmt_s(median(wall)),
+                f"{fmt_s(min(wall))}–{fmt_s(max(wall))}",
+                fmt_ratio(median(wall), sk),
+                fmt_s(median([x["import_s"] for x in runs[name]])),
+                f"{np.median([x['peak_mb'] for x in runs[name]]):.0f}",
+                ",".join(str(i) for i in sorted(n_iter)) or "—",
+            ]
+        )
+    header = ["process", "wall s (median)", "min–max", "× sklearn", "import s"]
+    header += ["peak RSS MB", "epochs"]
+    return markdown_table(header, rows)
