@@ -167,11 +167,8 @@ def fit_hand(w: Workload, d: Data, seed: int, device: str) -> FitResult:
     if w.task == "classification":
         loss_fn = F.cross_entropy
     else:
-
-        def loss_fn(out, target):
-            return F.mse_loss(out[:, 0], target)
-
-    n, B, epochs = X.shape[0], w.batch_size, 0
+        loss_fn, y = F.mse_loss, y[:, None]  # (n, 1), like the module's output
+    n, B, history = X.shape[0], w.batch_size, []
     for _ in range(w.epochs):
         perm = torch.randperm(n, device=device)
         total = torch.zeros((), device=device)
@@ -182,11 +179,10 @@ def fit_hand(w: Workload, d: Data, seed: int, device: str) -> FitResult:
             opt.step()
             opt.zero_grad(set_to_none=True)
             total += loss.detach() * idx.numel()
-        total.item() / n  # the one host sync per epoch (a real loop would log it)
-        epochs += 1
+        history.append(total.item() / n)  # the one host sync per epoch
     secs = time.perf_counter() - t0
     model = HandModel(module, w.task, device)
-    return FitResult(secs, epochs, score(w, d, model.predict(d.X_test)), model)
+    return FitResult(secs, len(history), score(w, d, model.predict(d.X_test)), model)
 
 
 # Table order: (a) sklearn, (b) skorch, (c) hand loop (the floor), (d) skdl.
