@@ -1,0 +1,334 @@
+"""BaseMLP: the scikit-learn contract around the K-model training engine.
+
+``fit`` and ``partial_fit`` are thin wrappers over :meth:`BaseMLP._fit`, which
+validates, builds the stack (``n_init`` models), trains it, and keeps the best
+model's weights as scikit-learn's fitted attributes (numpy arrays on the CPU,
+so a model trained on a GPU pickles and loads anywhere).
+"""
+
+from __future__ import annotations
+
+import warnings
+from abc import ABCMeta, abstractmethod
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ..nn.activations import ACTIVATIONS
+from ..nn.init import resolve_init
+from ..nn.losses import LOSSES
+from ..nn.mlp import Layout, forward
+from ..training import lbfgs
+from ..training.data import DeviceData, Members
+from ..training.loop import LoopSpec, LoopState, train
+from ._config import FitConfig, build_optimizer, build_step_context, resolve_device
+from ._params import BASE_CONSTRAINTS, STOCHASTIC_SOLVERS
+
+_PREDICT_CHUNK = 65536
+
+
+def _seeds(random_state, n_init: int) -> list[int]:
+    """Seed of each of the ``n_init`` models: ``random_state + j`` for an int.
+
+    So ``fit(n_init=3, random_state=0)`` trains exactly the models that
+    ``random_state=0, 1, 2`` train alone.
+    """
+    if isinstance(random_state, (int, np.integer)):
+        return [int(random_state) + j for j in range(n_init)]
+    base = check_random_state(random_state).randint(0, 2**31 - 1 - n_init)
+    return [int(base) + j for j in range(n_init)]
+
+
+def _to_dense(X) -> np.ndarray:
+    return X.toarray() if sp.issparse(X) else X
+
+
+class BaseMLP(BaseEstimator, metaclass=ABCMeta):
+    """Shared machinery of :class:`MLPClassifier` and :class:`MLPRegressor`."""
+
+    _parameter_constraints: dict = BASE_CONSTRAINTS
+
+    # ---------------------------------------------------------------- hooks
+    @abstractmethod
+    def _validate_input(self, X, y, incremental: bool, reset: bool):
+        """Return validated ``X`` and the encoded 2-D float target."""
+
+    @abstractmethod
+    def _loss_name(self) -> str:
+        """Key of :data:`skdl.nn.losses.LOSSES` for this target."""
+
+    @abstractmethod
+    def _score_kind(self) -> str:
+        """'multiclass', 'binary' or 'r2': the validation score."""
+
+    def _stratify(self, Y):
+        return None
+
+    def _row_weights(self, y_encoded, sample_weight):
+        return sample_weight
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        if Y.ndim == 1:
+            Y = Y.reshape(-1, 1)
+        cfg = FitConfig.from_estimator(self, n_features=X.shape[1], n_outputs=Y.shape[1])
+        cfg.check_data(self, n_samples=X.shape[0], incremental=incremental)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        w = self._row_weights(Y, sample_weight)
+        w = np.ones(X.shape[0]) if w is None else np.asarray(w, dtype=np.float64)
+        if not first_pass and self.coefs_[0].shape[0] != X.shape[1]:
+            raise ValueError("X has a different number of features than the fitted model.")
+
+        device, dtype = resolve_device(self.device), cfg.torch_dtype
+        data = DeviceData.from_arrays(_to_dense(X), Y, w, dtype, device)
+        seeds = _seeds(self.random_state, 1 if not first_pass else self.n_init)
+        members = self._members(Y, seeds, cfg, incremental)
+        params = self._initial_params(cfg, seeds, first_pass, dtype, device)
+
+        if first_pass:
+            self.n_outputs_ = Y.shape[1]
+            self.n_layers_ = len(cfg.units)
+            self.out_activation_ = LOSSES[cfg.loss].out_activation
+        if self.solver == "lbfgs":
+            result = lbfgs.fit(cfg, build_step_context(cfg, params, device, seeds), data, members, params)
+            self._store_lbfgs(cfg, params, result)
+        else:
+            self._fit_stochastic(cfg, data, members, params, seeds, first_pass, incremental, X.shape[0])
+        return self
+
+    def _members(self, Y, seeds, cfg, incremental) -> Members:
+        n = Y.shape[0]
+        rows = np.arange(n)
+        if not self.early_stopping or incremental:
+            return Members([rows for _ in seeds])
+        train, val = [], []
+        for seed in seeds:
+            tr, va = train_test_split(
+                rows, test_size=self.validation_fraction, random_state=seed, stratify=self._stratify(Y)
+            )
+            if len(va) < 2:
+                raise ValueError(
+                    f"The validation set is too small ({len(va)} samples with "
+                    f"validation_fraction={self.validation_fraction} of {n} samples). "
+                    "Increase validation_fraction or the size of the dataset."
+                )
+            train.append(np.sort(tr))
+            val.append(np.sort(va))
+        return Members(train, val)
+
+    def _initial_params(self, cfg, seeds, first_pass, dtype, device):
+        layout = cfg.layout
+        if not first_pass:
+            return layout.pack([self.coefs_[i][None] for i in range(len(self.coefs_))],
+                               [self.intercepts_[i][None] for i in range(len(self.intercepts_))],
+                               dtype, device)
+        act = ACTIVATIONS[self.activation]
+        init_fn = resolve_init(self.init, act.family, self.activation)
+        if self.init == "zeros" and cfg.layout.n_layers > 1:
+            warnings.warn(
+                "init='zeros' makes every hidden unit compute the same function and "
+                "receive the same gradient, so they stay identical and the network "
+                "is no better than one unit per layer. Use init='auto'.",
+                UserWarning,
+                stacklevel=4,
+            )
+        # Drawn on the CPU from one generator per model: the same seed gives the
+        # same initial weights on every device and in any stack.
+        gens = [torch.Generator().manual_seed(s) for s in seeds]
+        coefs, intercepts = [], []
+        for n_in, n_out in zip(cfg.units[:-1], cfg.units[1:]):
+            coefs.append(torch.stack([init_fn(n_in, n_out, g, dtype) for g in gens]))
+            intercepts.append(torch.zeros(len(seeds), n_out, dtype=dtype))
+        return layout.pack(coefs, intercepts, dtype, device)
+
+    def _fit_stochastic(self, cfg, data, members, params, seeds, first_pass, incremental, n_samples):
+        device = params.device
+        k = params.shape[0]
+        ctx = build_step_context(cfg, params, device, seeds)
+        optimizer = build_optimizer(cfg, params)
+        state = LoopState(k)
+        generators = [torch.Generator().manual_seed(s + 7919) for s in seeds]
+        if not first_pass and getattr(self, "_solver_state", None) is not None:
+            saved = self._solver_state
+            if saved["solver"] == self.solver:
+                optimizer.load_state_dict({n: torch.as_tensor(v).to(device) for n, v in saved["optimizer"].items()})
+            state = saved["loop"]
+            generators[0].set_state(torch.as_tensor(saved["generator"]))
+        spec = LoopSpec(
+            batch_size=cfg.batch_size(n_samples if not self.early_stopping else int(members.n_train.max())),
+            max_iter=1 if incremental else self.max_iter,
+            shuffle=self.shuffle,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            early_stopping=self.early_stopping and not incremental,
+            schedule=cfg.schedule,
+            score_kind=self._score_kind(),
+            adaptive=cfg.schedule.is_adaptive,
+            min_lr=getattr(cfg.schedule, "min_lr", 1e-6),
+            plateau_factor=getattr(cfg.schedule, "plateau_factor", 0.2),
+            stop_on_loss=self.early_stopping_metric == "loss",
+        )
+        lr_init = np.full(k, float(self.learning_rate_init))
+        result = train(ctx, spec, data, members, params, optimizer, lr_init, state, generators,
+                       on_epoch=self._verbose_printer(k) if self.verbose else None)
+        best = self._select(state, result)
+        self._store_stochastic(cfg, params, state, result, best, optimizer, generators, incremental)
+
+    def _select(self, state, result) -> int:
+        """Index of the model to keep among the ``n_init`` (best validation score, else lowest loss)."""
+        if len(state.history) == 1:
+            return 0
+        ok = result.diverged_at == 0
+        if self.early_stopping:
+            score = np.where(ok, state.best_score, -np.inf)
+            return int(np.argmax(score))
+        loss = np.array([h[-1]["train_loss"] if h else np.inf for h in state.history])
+        return int(np.argmin(np.where(ok, loss, np.inf)))
+
+    def _store_weights(self, cfg, params, k):
+        row = params[k : k + 1].detach().cpu()
+        self.coefs_ = [w[0].numpy().copy() for w in cfg.layout.weights(row)]
+        self.intercepts_ = [b[0, 0].numpy().copy() for b in cfg.layout.biases(row)]
+
+    def _store_stochastic(self, cfg, params, state, result, best, optimizer, generators, incremental):
+        self._store_weights(cfg, params, best)
+        history = state.history[best]
+        self.history_ = list(history)
+        self.n_iter_ = int(result.n_iter[best])
+        self.t_ = int(state.t)
+        self.loss_curve_ = [r["train_loss"] for r in self.history_]
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else np.nan
+        vals = [r["val_loss"] for r in self.history_ if r["val_loss"] is not None]
+        self.validation_loss_curve_ = vals if vals else None
+        if self.early_stopping and not incremental:
+            self.validation_scores_ = [r["val_score"] for r in self.history_]
+            self.best_validation_score_ = float(state.best_score[best])
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = float(state.best_loss[best])
+        keep = slice(best, best + 1)
+        loop_state = LoopState(1, epoch=state.epoch, t=state.t,
+                               lr_factor=state.lr_factor[keep].copy(),
+                               best_loss=state.best_loss[keep].copy(),
+                               best_score=state.best_score[keep].copy(),
+                               no_improve=state.no_improve[keep].copy(),
+                               history=[list(history)])
+        self._solver_state = {
+            "solver": self.solver,
+            "optimizer": {n: v[keep].detach().cpu().numpy() for n, v in optimizer.state_dict().items()},
+            "loop": loop_state,
+            "generator": generators[best].get_state().numpy(),
+        }
+        self._raise_or_warn(result, best, incremental)
+
+    def _store_lbfgs(self, cfg, params, result):
+        best = int(np.argmin(np.where(np.isfinite(result.loss), result.loss, np.inf)))
+        self._store_weights(cfg, params, best)
+        self.n_iter_ = int(result.n_iter[best])
+        self.t_ = 0
+        self.loss_ = float(result.loss[best])
+        self.loss_curve_ = list(result.curves[best])
+        self.history_ = [{"epoch": i + 1, "train_loss": v, "val_loss": None, "val_score": None,
+                          "learning_rate": None, "seconds": None} for i, v in enumerate(self.loss_curve_)]
+        self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else self.loss_
+        self.validation_scores_ = None
+        self.best_validation_score_ = None
+        self.validation_loss_curve_ = None
+        self._solver_state = None
+        if not result.converged[best]:
+            warnings.warn(
+                f"lbfgs failed to converge after {self.n_iter_} iterations "
+                f"(max_iter={self.max_iter}, max_fun={self.max_fun}). Increase max_iter "
+                "or scale the data, e.g. with StandardScaler.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+
+    def _raise_or_warn(self, result, best, incremental):
+        if result.interrupted:
+            warnings.warn(
+                f"Training interrupted by user after {self.n_iter_} epochs; the model "
+                "keeps the weights of the last completed epoch.",
+                UserWarning,
+                stacklevel=5,
+            )
+            return
+        if result.diverged_at[best]:
+            raise ValueError(
+                f"Training diverged at epoch {result.diverged_at[best]} (loss="
+                f"{np.nan}). The model keeps the weights of the last finite epoch. "
+                f"Lower learning_rate_init (currently {self.learning_rate_init}) or "
+                "scale X, e.g. with StandardScaler."
+            )
+        if not incremental and not result.converged[best] and self.n_iter_ == self.max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+
+    def _verbose_printer(self, k):
+        def on_epoch(state, active):
+            rec = state.history[0][-1] if state.history[0] else None
+            if rec is None:
+                return
+            print(f"Iteration {rec['epoch']}, loss = {rec['train_loss']:.8f}")
+            if rec["val_score"] is not None:
+                print(f"Validation score: {rec['val_score']:.6f}")
+
+        return on_epoch
+
+    # -------------------------------------------------------------- predict
+    def _forward(self, X, check_input=True) -> np.ndarray:
+        """Network outputs (after the output activation), float64 numpy ``[n, O]``."""
+        if check_input:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
+                              dtype=(np.float32, np.float64))
+        dtype = torch.float64 if self.dtype == "float64" else torch.float32
+        device = resolve_device(self.device)
+        weights = [torch.as_tensor(c).to(device=device, dtype=dtype)[None] for c in self.coefs_]
+        biases = [torch.as_tensor(b).to(device=device, dtype=dtype).view(1, 1, -1) for b in self.intercepts_]
+        act = ACTIVATIONS[self.activation]
+        act_param = self._act_param_tensor(dtype, device)
+        loss = LOSSES[self._fitted_loss()]
+        out = np.empty((X.shape[0], self.n_outputs_), dtype=np.float64)
+        with torch.inference_mode():
+            for i in range(0, X.shape[0], _PREDICT_CHUNK):
+                chunk = _to_dense(X[i : i + _PREDICT_CHUNK])
+                x = torch.as_tensor(np.ascontiguousarray(chunk)).to(device=device, dtype=dtype)
+                z = forward(weights, biases, x[None], act, act_param)[0]
+                out[i : i + len(chunk)] = loss.output(z.double()).cpu().numpy()
+        return out
+
+    def _act_param_tensor(self, dtype, device):
+        default = ACTIVATIONS[self.activation].default_param
+        if default is None:
+            return None
+        value = default if self.activation_param is None else self.activation_param
+        return torch.full((1, 1, 1), float(value), dtype=dtype, device=device)
+
+    def _fitted_loss(self) -> str:
+        return self._loss_name_fitted
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def _check_fitted(self):
+        check_is_fitted(self)
+
+
+__all__ = ["BaseMLP", "STOCHASTIC_SOLVERS"]

@@ -1,0 +1,191 @@
+"""Parameter and attribute documentation shared by both estimators (numpydoc)."""
+
+COMMON_PARAMETERS = """\
+hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of units of the ith hidden layer. An
+        empty tuple gives a network with no hidden layer.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'elu', \
+'selu', 'gelu', 'silu', 'softplus'}, default='relu'
+        Activation of the hidden layers. The first four are scikit-learn's.
+
+    solver : {'adam', 'sgd', 'lbfgs', 'adamw', 'amsgrad', 'nadam', 'radam', \
+'rmsprop', 'adagrad', 'adadelta', 'adamax'}, default='adam'
+        The optimizer. Stochastic solvers follow ``torch.optim``'s algorithms;
+        'lbfgs' is full-batch L-BFGS (scipy), as in scikit-learn. 'rmsprop'
+        and 'adadelta' use ``beta_2`` as their smoothing constant; 'adamw'
+        applies ``alpha`` as decoupled weight decay.
+
+    alpha : float, default=0.0001
+        Strength of the penalty on the weights (never the biases), scaled as
+        scikit-learn scales it: ``0.5 * alpha * ||W||^2 / batch_weight`` is
+        added to each mini-batch loss, so grids transfer unchanged.
+
+    batch_size : int or 'auto', default='auto'
+        Rows per mini-batch; 'auto' is ``min(200, n_samples)``. ``batch_size=n``
+        is batch optimisation, ``1`` stochastic. Ignored by 'lbfgs'.
+
+    learning_rate : str or schedule object, default='constant'
+        Learning-rate schedule, for every stochastic solver: 'constant',
+        'invscaling' (scikit-learn's ``eta0 / (t + 1) ** power_t``),
+        'adaptive' (divide by 5 when the loss plateaus), 'inverse_time'
+        (``eta0 / (1 + decay_rate * epoch)``), 'exponential'
+        (``eta0 * decay_rate ** epoch``), 'step', 'cosine', or a schedule
+        object from :mod:`skdl.optim` whose parameters are searchable as
+        ``learning_rate__<name>``.
+
+    learning_rate_init : float, default=0.001
+        Initial learning rate ``eta0``.
+
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' schedule.
+
+    max_iter : int, default=200
+        Maximum number of epochs (stochastic solvers) or iterations ('lbfgs').
+
+    shuffle : bool, default=True
+        Whether to shuffle the rows every epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the shuffling, dropout and the validation split.
+        With an int ``r`` and ``n_init=k`` the models use ``r, r+1, ...,
+        r+k-1``. The global torch and numpy generators are never touched.
+
+    tol : float, default=1e-4
+        Tolerance of the no-improvement stopping rule (and ``gtol`` of 'lbfgs').
+
+    verbose : bool or int, default=False
+        Print the loss (and validation score) every epoch.
+
+    warm_start : bool, default=False
+        Reuse the previous solution (and optimizer state) as initialisation.
+
+    momentum : float, default=0.9
+        Momentum of 'sgd', in [0, 1].
+
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum with 'sgd' (for momentum > 0).
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (stratified for single-
+        output classification), stop when the validation metric stops
+        improving, and keep the best weights.
+
+    validation_fraction : float, default=0.1
+        Fraction of the rows held out for early stopping, in [0, 1).
+
+    beta_1 : float, default=0.9
+        Decay of the first-moment estimate (Adam family), in [0, 1).
+
+    beta_2 : float, default=0.999
+        Decay of the second-moment estimate (Adam family; smoothing constant
+        of 'rmsprop' and 'adadelta'), in [0, 1).
+
+    epsilon : float, default=1e-8
+        Numerical-stability constant of the adaptive solvers.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement by ``tol`` before stopping.
+
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of 'lbfgs'.
+
+    depth : int, default=None
+        Number of hidden layers. With ``width``, builds ``(width,) * depth`` in
+        place of ``hidden_layer_sizes`` so each is searchable on its own; alone,
+        repeats the first entry of ``hidden_layer_sizes``. 0 gives no hidden layer.
+
+    width : int, default=None
+        Units per hidden layer; see ``depth``.
+
+    activation_param : float, default=None
+        The slope of 'leaky_relu' (default 0.01) or the alpha of 'elu'
+        (default 1.0); ignored by the other activations.
+
+    init : {'auto', 'he_normal', 'he_uniform', 'xavier_normal', \
+'xavier_uniform', 'lecun_normal', 'orthogonal', 'sklearn', 'zeros'}, default='auto'
+        Weight initialisation; biases always start at 0. 'auto' is the
+        lecture's rule: He ``N(0, 2/fan_in)`` for the ReLU family,
+        ``N(0, 1/fan_in)`` for tanh, logistic, identity and selu. 'zeros'
+        warns: it keeps every hidden unit identical.
+
+    penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
+        The penalty on the weights. 'l1' is applied by soft-thresholding after
+        each step, so weights reach exact zeros.
+
+    l1_ratio : float, default=0.15
+        Share of L1 in 'elasticnet': ``alpha * (l1_ratio * ||W||_1 +
+        (1 - l1_ratio) / 2 * ||W||^2)``.
+
+    dropout : float or array-like of float, default=0.0
+        Probability of dropping each hidden unit while training (inverted
+        dropout; prediction is deterministic). One value for every hidden
+        layer, or one per hidden layer.
+
+    early_stopping_metric : {'score', 'loss'}, default='score'
+        What early stopping monitors: the validation score (scikit-learn's
+        behaviour) or the validation loss.
+
+    decay_rate : float, default=None
+        Decay of the 'inverse_time', 'exponential' and 'step' schedules (None
+        keeps the schedule's own default).
+
+    n_init : int, default=1
+        Number of initialisations trained together as one batched stack; the
+        best (validation score with early stopping, else training loss) is kept.
+
+    device : str or torch.device, default='auto'
+        Where to train: 'auto' picks CUDA, then MPS, then the CPU.
+
+    dtype : {'float32', 'float64'}, default='float32'
+        Floating-point precision of training."""
+
+COMMON_ATTRIBUTES = """\
+loss_ : float
+        The loss of the last epoch (data loss plus penalty).
+
+    best_loss_ : float or None
+        The lowest training loss; None with early stopping.
+
+    loss_curve_ : list of float
+        The loss of every epoch.
+
+    validation_loss_curve_ : list of float or None
+        The validation loss of every epoch, with early stopping.
+
+    validation_scores_ : list of float or None
+        The validation score of every epoch, with early stopping.
+
+    best_validation_score_ : float or None
+        The best validation score, with early stopping.
+
+    history_ : list of dict
+        One record per epoch: 'epoch', 'train_loss', 'val_loss',
+        'val_score', 'learning_rate', 'seconds'.
+
+    t_ : int
+        Number of training rows seen.
+
+    coefs_ : list of ndarray of shape (n_in, n_out)
+        Weight matrices, one per layer.
+
+    intercepts_ : list of ndarray of shape (n_out,)
+        Bias vectors, one per layer.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features, when X has string column names.
+
+    n_iter_ : int
+        Epochs (or L-BFGS iterations) run by the last call to fit.
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of outputs.
+
+    out_activation_ : str
+        Name of the output activation."""

@@ -1,0 +1,68 @@
+"""Parameter constraints of the estimators, fed by the registries so they cannot drift."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
+
+from ..nn.activations import ACTIVATIONS
+from ..nn.init import INITIALIZERS
+from ..nn.losses import REGRESSION_LOSSES
+from ..optim import OPTIMIZERS, SCHEDULES
+
+SOLVERS = frozenset(OPTIMIZERS) | {"lbfgs", "amsgrad"}
+"""Every ``solver``: the vectorized optimizers, 'amsgrad' (Adam with the AMSGrad
+fix) and full-batch L-BFGS."""
+
+STOCHASTIC_SOLVERS = SOLVERS - {"lbfgs"}
+
+PENALTIES = {"l2", "l1", "elasticnet"}
+
+BASE_CONSTRAINTS: dict = {
+    "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+    "activation": [StrOptions(set(ACTIVATIONS))],
+    "solver": [StrOptions(set(SOLVERS))],
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+    "learning_rate": [StrOptions(set(SCHEDULES)), HasMethods(["__call__", "get_params"])],
+    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "power_t": [Interval(Real, 0, None, closed="left")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "shuffle": ["boolean"],
+    "random_state": ["random_state"],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "verbose": ["verbose"],
+    "warm_start": ["boolean"],
+    "momentum": [Interval(Real, 0, 1, closed="both")],
+    "nesterovs_momentum": ["boolean"],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+    "beta_1": [Interval(Real, 0, 1, closed="left")],
+    "beta_2": [Interval(Real, 0, 1, closed="left")],
+    "epsilon": [Interval(Real, 0, None, closed="neither")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+    "max_fun": [Interval(Integral, 1, None, closed="left")],
+    # skdl's extensions
+    "depth": [Interval(Integral, 0, None, closed="left"), None],
+    "width": [Interval(Integral, 1, None, closed="left"), None],
+    "activation_param": [Interval(Real, 0, None, closed="left"), None],
+    "init": [StrOptions(set(INITIALIZERS) | {"auto"})],
+    "penalty": [StrOptions(PENALTIES), None],
+    "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+    "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+    "early_stopping_metric": [StrOptions({"score", "loss"})],
+    "decay_rate": [Interval(Real, 0, None, closed="neither"), None],
+    "n_init": [Interval(Integral, 1, None, closed="left")],
+    "device": [str, HasMethods(["__str__"])],
+    "dtype": [StrOptions({"float32", "float64"})],
+}
+
+CLASSIFIER_CONSTRAINTS = {**BASE_CONSTRAINTS, "class_weight": [StrOptions({"balanced"}), dict, None]}
+
+REGRESSOR_CONSTRAINTS = {
+    **BASE_CONSTRAINTS,
+    "loss": [StrOptions(set(REGRESSION_LOSSES))],
+    "huber_delta": [Interval(Real, 0, None, closed="neither")],
+}

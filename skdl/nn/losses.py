@@ -1,0 +1,78 @@
+"""Losses, each paired with the output activation that makes its gradient simple.
+
+A loss works on the raw outputs ``z`` of the last layer (logits), never on
+probabilities, for numerical stability. ``value_and_grad(z, y)`` returns the
+per-sample loss ``[K, B]`` (summed over outputs) and ``dloss/dz`` ``[K, B, O]``.
+For the canonical pairs (softmax + cross-entropy, logistic + binary
+cross-entropy, identity + squared error, exp + Poisson) the gradient is
+``output - y``, as in scikit-learn's backpropagation. The squared error and
+Poisson deviance are halved/unhalved exactly as scikit-learn's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss with its output activation (``out_activation``, scikit-learn's name)."""
+
+    out_activation: str
+    value_and_grad: Callable[[Tensor, Tensor, float], tuple[Tensor, Tensor]]
+    output: Callable[[Tensor], Tensor]
+
+
+def _softmax_xent(z, y, delta):
+    logp = torch.log_softmax(z, dim=-1)
+    p = torch.exp(logp)
+    return -(y * logp).sum(-1), p - y
+
+
+def _logistic_xent(z, y, delta):
+    # softplus(z) - y*z is -[y log s(z) + (1-y) log(1-s(z))], stable for any z.
+    value = (F.softplus(z) - y * z).sum(-1)
+    return value, torch.sigmoid(z) - y
+
+
+def _squared(z, y, delta):
+    r = z - y
+    return 0.5 * (r * r).sum(-1), r
+
+
+def _absolute(z, y, delta):
+    r = z - y
+    return r.abs().sum(-1), torch.sign(r)
+
+
+def _huber(z, y, delta):
+    r = z - y
+    a = r.abs()
+    value = torch.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+    return value.sum(-1), r.clamp(-delta, delta)
+
+
+def _poisson(z, y, delta):
+    mu = torch.exp(z)
+    # scikit-learn's Poisson loss: y*log(y/mu) - y + mu, gradient in z is mu - y.
+    value = torch.xlogy(y, y) - y * z - y + mu
+    return value.sum(-1), mu - y
+
+
+LOSSES: dict[str, Loss] = {
+    "log_loss": Loss("softmax", _softmax_xent, lambda z: torch.softmax(z, dim=-1)),
+    "binary_log_loss": Loss("logistic", _logistic_xent, torch.sigmoid),
+    "squared_error": Loss("identity", _squared, lambda z: z),
+    "absolute_error": Loss("identity", _absolute, lambda z: z),
+    "huber": Loss("identity", _huber, lambda z: z),
+    "poisson": Loss("exp", _poisson, torch.exp),
+}
+"""Registry of losses. The classifier picks ``log_loss`` (multiclass) or
+``binary_log_loss`` (binary, multilabel); the regressor exposes the rest."""
+
+REGRESSION_LOSSES = ("squared_error", "absolute_error", "huber", "poisson")

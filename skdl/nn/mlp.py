@@ -1,0 +1,169 @@
+"""A stack of K same-shaped MLPs as one batched computation, with backprop by hand.
+
+All parameters of model ``k`` live in row ``k`` of one flat ``[K, P]`` tensor,
+laid out layer by layer as ``W_1 | b_1 | W_2 | b_2 | ...``. :class:`Layout`
+hands out ``[K, n_in, n_out]`` weight views and ``[K, 1, n_out]`` bias views
+of that tensor, so the optimizer updates every parameter of every model with a
+few whole-tensor operations, and the backward pass writes gradients straight
+into the matching views of a flat gradient tensor.
+
+The gradients are written out (the lecture's backpropagation) rather than
+taken from autograd: on small tabular networks the cost of a step is per-
+operation overhead, and autograd's graph bookkeeping is a large part of it.
+``tests/nn/test_mlp.py`` checks them against autograd.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from .activations import Activation
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each layer's weights and biases sit in a flat ``[K, P]`` row."""
+
+    units: tuple[int, ...]
+    offsets: tuple[tuple[int, int, int], ...] = field(init=False)
+    n_params: int = field(init=False)
+
+    def __post_init__(self):
+        offsets, start = [], 0
+        for n_in, n_out in zip(self.units[:-1], self.units[1:]):
+            offsets.append((start, start + n_in * n_out, start + n_in * n_out + n_out))
+            start += n_in * n_out + n_out
+        object.__setattr__(self, "offsets", tuple(offsets))
+        object.__setattr__(self, "n_params", start)
+
+    @property
+    def n_layers(self) -> int:
+        """Number of weight layers (hidden layers + 1)."""
+        return len(self.units) - 1
+
+    def weights(self, flat: Tensor) -> list[Tensor]:
+        """``[K, n_in, n_out]`` views of the weights in ``flat``."""
+        k = flat.shape[0]
+        return [
+            flat[:, a:b].view(k, n_in, n_out)
+            for (a, b, _), n_in, n_out in zip(self.offsets, self.units[:-1], self.units[1:])
+        ]
+
+    def biases(self, flat: Tensor) -> list[Tensor]:
+        """``[K, 1, n_out]`` views of the biases in ``flat``."""
+        k = flat.shape[0]
+        return [flat[:, b:c].view(k, 1, c - b) for (_, b, c) in self.offsets]
+
+    def weight_mask(self, dtype, device) -> Tensor:
+        """``[1, P]`` tensor: 1 on weights, 0 on biases (penalties skip biases)."""
+        mask = torch.zeros(1, self.n_params, dtype=dtype, device=device)
+        for a, b, _ in self.offsets:
+            mask[:, a:b] = 1
+        return mask
+
+    def pack(self, coefs: list, intercepts: list, dtype, device) -> Tensor:
+        """Flat ``[K, P]`` tensor from per-layer ``[K, n_in, n_out]`` / ``[K, n_out]`` arrays."""
+        k = len(coefs[0])
+        flat = torch.empty(k, self.n_params, dtype=dtype, device=device)
+        for w_view, b_view, w, b in zip(self.weights(flat), self.biases(flat), coefs, intercepts):
+            w_view.copy_(torch.as_tensor(w).reshape(w_view.shape))
+            b_view.copy_(torch.as_tensor(b).reshape(b_view.shape))
+        return flat
+
+
+@dataclass
+class Cache:
+    """What the backward pass needs from the forward pass of one batch."""
+
+    inputs: list[Tensor]  # input of each layer (after dropout for hidden layers)
+    pre: list[Tensor]  # pre-activation z of each hidden layer
+    post: list[Tensor]  # activation a of each hidden layer (before dropout)
+    masks: list[Tensor | None]  # scaled dropout masks, one per hidden layer
+
+
+def _linear(a: Tensor, w: Tensor, b: Tensor) -> Tensor:
+    return torch.baddbmm(b, a, w)
+
+
+def forward(
+    weights: list[Tensor],
+    biases: list[Tensor],
+    x: Tensor,
+    act: Activation,
+    act_param: Tensor | None,
+) -> Tensor:
+    """Raw outputs ``[K, B, n_out]`` of the stack for inputs ``x`` (``[K, B, F]``
+    or ``[B, F]`` shared by every model). No dropout: this is the inference pass."""
+    a = x if x.dim() == 3 else x.unsqueeze(0).expand(weights[0].shape[0], -1, -1)
+    last = len(weights) - 1
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        z = _linear(a, w, b)
+        a = z if i == last else act.forward(z, act_param)
+    return a
+
+
+def forward_train(
+    weights: list[Tensor],
+    biases: list[Tensor],
+    x: Tensor,
+    act: Activation,
+    act_param: Tensor | None,
+    keep: list[Tensor | None],
+    generator: torch.Generator | None,
+) -> tuple[Tensor, Cache]:
+    """Training forward pass: raw outputs and the cache for :func:`backward`.
+
+    ``keep[i]`` is the ``[K, 1, 1]`` keep-probability (1 - dropout) of hidden
+    layer ``i``, or None for no dropout there (inverted dropout: kept units are
+    scaled by ``1/keep`` so inference needs no rescaling).
+    """
+    cache = Cache([], [], [], [])
+    a = x
+    last = len(weights) - 1
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        cache.inputs.append(a)
+        z = _linear(a, w, b)
+        if i == last:
+            return z, cache
+        h = act.forward(z, act_param)
+        cache.pre.append(z)
+        cache.post.append(h)
+        mask = None
+        if keep[i] is not None:
+            u = torch.rand(h.shape, generator=generator, dtype=h.dtype, device=h.device)
+            mask = (u < keep[i]).to(h.dtype).div_(keep[i])
+            h = h * mask
+        cache.masks.append(mask)
+        a = h
+    raise AssertionError("unreachable")
+
+
+def backward(
+    weights: list[Tensor],
+    grad_weights: list[Tensor],
+    grad_biases: list[Tensor],
+    cache: Cache,
+    dz: Tensor,
+    act: Activation,
+    act_param: Tensor | None,
+    l2: Tensor | None,
+) -> None:
+    """Backpropagate ``dz = dLoss/dz_out`` (``[K, B, n_out]``) into the gradient views.
+
+    ``l2`` is the per-model ``[K, 1, 1]`` coefficient of the L2 gradient
+    ``l2 * W`` added to every weight gradient (never to biases), or None.
+    """
+    for i in range(len(weights) - 1, -1, -1):
+        torch.bmm(cache.inputs[i].transpose(1, 2), dz, out=grad_weights[i])
+        if l2 is not None:
+            grad_weights[i].addcmul_(weights[i], l2)
+        torch.sum(dz, dim=1, keepdim=True, out=grad_biases[i])
+        if i == 0:
+            return
+        da = torch.bmm(dz, weights[i].transpose(1, 2))
+        if cache.masks[i - 1] is not None:
+            da.mul_(cache.masks[i - 1])
+        dz = da.mul_(act.derivative(cache.pre[i - 1], cache.post[i - 1], act_param))

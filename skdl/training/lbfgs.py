@@ -1,0 +1,76 @@
+"""Full-batch L-BFGS, as scikit-learn runs it (scipy's L-BFGS-B, ``gtol=tol``).
+
+Each model of the stack is optimised on its own (the line searches of L-BFGS
+do not batch), with the loss and gradient of the same backprop the stochastic
+solvers use, on all of the model's training rows at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.optimize
+import torch
+
+from ..nn.mlp import backward, forward_train
+
+
+@dataclass
+class LbfgsResult:
+    n_iter: np.ndarray
+    loss: np.ndarray
+    converged: np.ndarray
+    curves: list
+
+
+def _loss_and_grad(ctx, data, rows, flat_np, params_row):
+    params_row.copy_(torch.from_numpy(flat_np).view_as(params_row))
+    lay = ctx.layout
+    weights, biases = lay.weights(params_row), lay.biases(params_row)
+    x, y, w = data.X[rows][None], data.Y[rows][None], data.w[rows][None]
+    z, cache = forward_train(weights, biases, x, ctx.act, ctx.act_param, [None] * len(ctx.keep), None)
+    value, dz = ctx.loss.value_and_grad(z, y, ctx.loss_param)
+    s = w.sum()
+    dz.mul_((w / s).unsqueeze(-1))
+    grad = torch.zeros_like(params_row)
+    l2 = None if ctx.alpha_l2 is None else ctx.alpha_l2[:1] / s
+    backward(weights, lay.weights(grad), lay.biases(grad), cache, dz, ctx.act, ctx.act_param, l2)
+    loss = (value * w).sum() / s
+    if ctx.alpha_l2 is not None:
+        loss = loss + penalty_l2(ctx, params_row) / s
+    return float(loss), grad.view(-1).double().cpu().numpy()
+
+
+def penalty_l2(ctx, params_row):
+    return sum(0.5 * ctx.alpha_l2[0, 0, 0] * (w * w).sum() for w in ctx.layout.weights(params_row))
+
+
+def fit(cfg, ctx, data, members, params) -> LbfgsResult:
+    """Optimise every row of ``params`` in place; returns per-model results."""
+    if ctx.alpha_l1 is not None:
+        raise ValueError(
+            "solver='lbfgs' needs a smooth objective, but penalty='l1'/'elasticnet' is "
+            "not differentiable at 0. Use penalty='l2' or a stochastic solver."
+        )
+    est = cfg.est
+    k = params.shape[0]
+    res = LbfgsResult(np.zeros(k, np.int64), np.zeros(k), np.zeros(k, bool), [])
+    for i in range(k):
+        rows = torch.as_tensor(members.train[i], device=params.device)
+        row = params[i : i + 1].clone()
+        curve = []
+        opt = scipy.optimize.minimize(
+            lambda x: _loss_and_grad(ctx, data, rows, x, row),
+            params[i].double().cpu().numpy(),
+            method="L-BFGS-B",
+            jac=True,
+            options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
+            callback=lambda intermediate_result: curve.append(float(intermediate_result.fun)),
+        )
+        params[i] = torch.from_numpy(opt.x).to(params.dtype)
+        res.n_iter[i] = opt.nit
+        res.loss[i] = opt.fun
+        res.converged[i] = opt.status == 0
+        res.curves.append(curve)
+    return res

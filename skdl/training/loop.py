@@ -1,0 +1,190 @@
+"""The epoch loop: run an epoch, evaluate, record, decide who stops, schedule.
+
+Every model of the stack keeps its own stopping state (scikit-learn's rules:
+no improvement of the training loss, or of the validation score with early
+stopping, by more than ``tol`` for more than ``n_iter_no_change`` epochs). A
+model that stops keeps training with the others (the stack stays one batched
+computation) but its weights at the stopping point are set aside and put back
+at the end, so its result is what it would be trained alone.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .data import DeviceData, Members
+from .steps import ValSet, evaluate, penalty, train_step
+
+
+@dataclass
+class LoopSpec:
+    """Fixed settings of one call to :func:`train` (shared by the whole stack)."""
+
+    batch_size: int
+    max_iter: int
+    shuffle: bool
+    tol: float
+    n_iter_no_change: float
+    early_stopping: bool
+    schedule: object
+    score_kind: str
+    adaptive: bool = False
+    min_lr: float = 1e-6
+    plateau_factor: float = 0.2
+    stop_on_loss: bool = False  # early stopping monitors the validation loss, not the score
+
+
+@dataclass
+class LoopState:
+    """Per-model stopping state, carried across ``partial_fit``/``warm_start`` calls."""
+
+    k: int
+    epoch: int = 0
+    t: int = 0
+    lr_factor: np.ndarray = None
+    best_loss: np.ndarray = None
+    best_score: np.ndarray = None
+    no_improve: np.ndarray = None
+    history: list = field(default_factory=list)
+
+    def __post_init__(self):
+        k = self.k
+        self.lr_factor = np.ones(k) if self.lr_factor is None else self.lr_factor
+        self.best_loss = np.full(k, np.inf) if self.best_loss is None else self.best_loss
+        self.best_score = np.full(k, -np.inf) if self.best_score is None else self.best_score
+        self.no_improve = np.zeros(k, dtype=np.int64) if self.no_improve is None else self.no_improve
+        if not self.history:
+            self.history = [[] for _ in range(k)]
+
+
+@dataclass
+class LoopResult:
+    """What happened to each model: epochs run, why it stopped, divergence."""
+
+    n_iter: np.ndarray
+    converged: np.ndarray  # stopped by the no-improvement rule
+    diverged_at: np.ndarray  # epoch (1-based) of a non-finite loss, 0 if none
+    interrupted: bool = False
+
+
+def _learning_rates(spec, state, lr_init, n_train, epoch):
+    factor = spec.schedule(epoch, n_samples_per_epoch=n_train)
+    return lr_init * np.asarray(factor, dtype=np.float64) * state.lr_factor
+
+
+def _update_stopping(spec, state, loss, score, active):
+    """Apply scikit-learn's no-improvement rule; returns (stop, improved_score) masks."""
+    if spec.early_stopping:
+        worse = score < state.best_score + spec.tol
+        improved = (score > state.best_score) & active
+        state.best_score = np.where(improved, score, state.best_score)
+    else:
+        worse = loss > state.best_loss - spec.tol
+        improved = np.zeros_like(active)
+        state.best_loss = np.where(active, np.minimum(loss, state.best_loss), state.best_loss)
+    state.no_improve = np.where(active, np.where(worse, state.no_improve + 1, 0), state.no_improve)
+    plateau = active & (state.no_improve > spec.n_iter_no_change)
+    if not spec.adaptive:
+        return plateau, improved
+    # scikit-learn's 'adaptive': divide the learning rate by 5 on a plateau, stop
+    # once it is already at or below 1e-6.
+    lr_now = state.lr_factor
+    stop = plateau & (lr_now * state._lr_init <= spec.min_lr)
+    shrink = plateau & ~stop
+    state.lr_factor = np.where(shrink, lr_now * spec.plateau_factor, lr_now)
+    state.no_improve = np.where(shrink, 0, state.no_improve)
+    return stop, improved
+
+
+def train(ctx, spec, data: DeviceData, members: Members, params, optimizer, lr_init,
+          state: LoopState, generators=None, on_epoch=None) -> LoopResult:
+    """Train the stack in place for up to ``spec.max_iter`` epochs."""
+    k, device, dtype = params.shape[0], params.device, params.dtype
+    state._lr_init = lr_init
+    grad = torch.zeros_like(params)
+    val = None
+    if spec.early_stopping or members.val is not None:
+        rows, valid = members.val_rows(device)
+        val = ValSet.build(data, rows, valid, spec.score_kind)
+    weighted = members.padded or not bool(torch.all(data.w == 1))
+    n_train = members.n_train.astype(np.float64)
+    bs = spec.batch_size
+    width = int(members.n_train.max())
+    first_padded = int(members.n_train.min())  # batches starting at or after this may be empty
+    active = np.ones(k, dtype=bool)
+    frozen = params.clone()
+    best = params.clone() if spec.early_stopping else None
+    result = LoopResult(np.zeros(k, np.int64), np.zeros(k, bool), np.zeros(k, np.int64))
+    last_good = params.clone()
+    try:
+        for _ in range(spec.max_iter):
+            tic = time.perf_counter()
+            lr_np = _learning_rates(spec, state, lr_init, n_train, state.epoch)
+            lr = torch.as_tensor(lr_np, dtype=dtype).view(k, 1).to(device)
+            order, valid = members.epoch_order(generators if spec.shuffle else None, device)
+            w_order = data.w[order] * valid.to(dtype) if weighted else None
+            loss_acc = torch.zeros(k, dtype=dtype, device=device)
+            for s in range(0, width, bs):
+                rows = order[:, s : s + bs]
+                wb = None if w_order is None else w_order[:, s : s + bs]
+                mask = None
+                if members.padded and s + bs > first_padded:
+                    mask = (wb > 0).any(1, keepdim=True)
+                train_step(ctx, params, grad, optimizer, data.X[rows], data.Y[rows], wb, lr, mask, loss_acc)
+            n_batches = np.ceil(n_train / bs)
+            pen = penalty(ctx, params).cpu().numpy() * n_batches / n_train
+            loss = loss_acc.cpu().numpy() / n_train + pen
+            val_loss = val_score = None
+            if val is not None:
+                vl, vs = evaluate(ctx, params, data, val)
+                val_loss, val_score = vl.cpu().numpy(), vs.cpu().numpy()
+            state.epoch += 1
+            state.t += int(n_train[0])
+            seconds = time.perf_counter() - tic
+            finite = np.isfinite(loss)
+            diverged = active & ~finite
+            result.diverged_at[diverged] = state.epoch
+            for i in np.flatnonzero(diverged):
+                frozen[i] = last_good[i]
+            active &= finite
+            monitored = -val_loss if spec.stop_on_loss and val_loss is not None else val_score
+            stop, improved = _update_stopping(spec, state, loss, monitored, active)
+            for i in np.flatnonzero(active):
+                state.history[i].append({
+                    "epoch": state.epoch,
+                    "train_loss": float(loss[i]),
+                    "val_loss": None if val_loss is None else float(val_loss[i]),
+                    "val_score": None if val_score is None else float(val_score[i]),
+                    "learning_rate": float(lr_np[i]),
+                    "seconds": seconds,
+                })
+                result.n_iter[i] += 1
+            if best is not None and improved.any():
+                idx = torch.as_tensor(np.flatnonzero(improved), device=device)
+                best.index_copy_(0, idx, params.index_select(0, idx))
+            for i in np.flatnonzero(stop):
+                frozen[i] = params[i]
+            result.converged |= stop
+            active &= ~stop
+            if on_epoch is not None:
+                on_epoch(state, active)
+            if not active.any():
+                break
+            last_good.copy_(params)
+    except KeyboardInterrupt:
+        result.interrupted = True
+        params.copy_(last_good)
+        active[:] = False
+    done = ~active
+    if done.any():
+        idx = torch.as_tensor(np.flatnonzero(done & (result.diverged_at > 0) | done & result.converged), device=device)
+        if len(idx):
+            params.index_copy_(0, idx, frozen.index_select(0, idx))
+    if best is not None:
+        params.copy_(best)
+    return result

@@ -1,0 +1,143 @@
+"""One training step and one evaluation pass over a stack of K models.
+
+Nothing here reads a value back to the host: losses are accumulated on the
+device and read once per epoch by the loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from ..nn.activations import Activation
+from ..nn.losses import Loss
+from ..nn.mlp import Layout, backward, forward, forward_train
+
+
+@dataclass
+class StepContext:
+    """Everything a training step needs that stays fixed during a fit."""
+
+    layout: Layout
+    act: Activation
+    act_param: Tensor | None  # [K, 1, 1]
+    loss: Loss
+    loss_param: float
+    keep: list[Tensor | None]  # per hidden layer: [K, 1, 1] keep probability or None
+    alpha_l2: Tensor | None  # [K, 1, 1]
+    alpha_l1: Tensor | None  # [K, 1]
+    weight_mask: Tensor | None  # [1, P], for the L1 proximal step
+    generator: torch.Generator | None  # dropout masks
+
+
+def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> None:
+    """Forward, backward and update on one batch; adds the batch loss into ``loss_acc``.
+
+    ``x [K, B, F]``, ``y [K, B, O]``; ``w [K, B]`` per-row weights or None when
+    every row weighs 1 (the fast path). ``loss_acc [K]`` accumulates the sum of
+    per-row losses, scaled as scikit-learn does (``batch_loss * batch_len``).
+    """
+    weights, biases = ctx.layout.weights(params), ctx.layout.biases(params)
+    z, cache = forward_train(weights, biases, x, ctx.act, ctx.act_param, ctx.keep, ctx.generator)
+    value, dz = ctx.loss.value_and_grad(z, y, ctx.loss_param)
+    n_rows = x.shape[1]
+    if w is None:
+        scale = 1.0 / n_rows
+        loss_acc.add_(value.sum(1))
+        dz.mul_(scale)
+        l2 = None if ctx.alpha_l2 is None else ctx.alpha_l2 * scale
+    else:
+        s = w.sum(1, keepdim=True).clamp_min_(torch.finfo(w.dtype).tiny)  # [K, 1]
+        ws = w / s
+        loss_acc.add_((value * ws).sum(1) * n_rows)
+        dz.mul_(ws.unsqueeze(-1))
+        scale = (1.0 / s).unsqueeze(-1)
+        l2 = None if ctx.alpha_l2 is None else ctx.alpha_l2 * scale
+    backward(weights, ctx.layout.weights(grad), ctx.layout.biases(grad), cache, dz, ctx.act, ctx.act_param, l2)
+    optimizer.step(grad, lr, active)
+    if ctx.alpha_l1 is not None:
+        _l1_proximal(params, lr, ctx.alpha_l1, scale, ctx.weight_mask)
+
+
+def _l1_proximal(params, lr, alpha_l1, scale, weight_mask):
+    # Soft-thresholding: the proximal operator of the L1 term, so weights reach
+    # exact zeros instead of oscillating around them (ISTA; Beck & Teboulle 2009).
+    if isinstance(scale, Tensor):
+        scale = scale.squeeze(-1)
+    thresh = (lr * alpha_l1 * scale) * weight_mask  # [K, P], 0 on biases
+    shrunk = params.abs().sub_(thresh).clamp_min_(0).mul_(params.sign())
+    params.copy_(shrunk)
+
+
+def penalty(ctx, params) -> Tensor:
+    """Per-model penalty ``0.5*a2*||W||^2 + a1*||W||_1`` over weights only, ``[K]``."""
+    total = torch.zeros(params.shape[0], dtype=params.dtype, device=params.device)
+    for w in ctx.layout.weights(params):
+        if ctx.alpha_l2 is not None:
+            total += 0.5 * ctx.alpha_l2.view(-1) * (w * w).sum((1, 2))
+        if ctx.alpha_l1 is not None:
+            total += ctx.alpha_l1.view(-1) * w.abs().sum((1, 2))
+    return total
+
+
+@torch.inference_mode()
+def predict_raw(layout, act, act_param, params, x, chunk_rows=65536) -> Tensor:
+    """Raw outputs ``[K, n, O]`` for shared inputs ``x [n, F]``, in bounded-memory chunks."""
+    weights, biases = layout.weights(params), layout.biases(params)
+    outs = [forward(weights, biases, x[i : i + chunk_rows], act, act_param) for i in range(0, max(len(x), 1), chunk_rows)]
+    return torch.cat(outs, dim=1)
+
+
+@dataclass
+class ValSet:
+    """Per-model validation rows ``[K, v]``, their weights, and the constant
+    parts of the score (the total sum of squares of the R^2 per output)."""
+
+    rows: Tensor
+    w: Tensor
+    score_kind: str  # "multiclass", "binary" (also multilabel) or "r2"
+    ss_tot: Tensor | None = None  # [K, O]
+
+    @classmethod
+    def build(cls, data, rows, valid, score_kind) -> ValSet:
+        w = data.w[rows] * valid.to(data.w.dtype)
+        ss_tot = None
+        if score_kind == "r2":
+            y, wy = data.Y[rows], w.unsqueeze(-1)
+            mean = (wy * y).sum(1, keepdim=True) / wy.sum(1, keepdim=True)
+            ss_tot = (wy * (y - mean) ** 2).sum(1)
+        return cls(rows, w, score_kind, ss_tot)
+
+
+@torch.inference_mode()
+def evaluate(ctx, params, data, val, chunk_rows=16384) -> tuple[Tensor, Tensor]:
+    """Validation loss and score (accuracy or R^2) per model, ``[K]`` each."""
+    weights, biases = ctx.layout.weights(params), ctx.layout.biases(params)
+    loss_sum, stat = 0.0, 0.0
+    for i in range(0, val.rows.shape[1], chunk_rows):
+        r, wc = val.rows[:, i : i + chunk_rows], val.w[:, i : i + chunk_rows]
+        z = forward(weights, biases, data.X[r], ctx.act, ctx.act_param)
+        y = data.Y[r]
+        value, _ = ctx.loss.value_and_grad(z, y, ctx.loss_param)
+        loss_sum = loss_sum + (value * wc).sum(1)
+        if val.score_kind == "r2":
+            stat = stat + (wc.unsqueeze(-1) * (y - ctx.loss.output(z)) ** 2).sum(1)
+        else:
+            if val.score_kind == "multiclass":
+                correct = z.argmax(-1) == y.argmax(-1)
+            else:  # binary and multilabel: every output right (subset accuracy)
+                correct = ((z > 0) == (y > 0.5)).all(-1)
+            stat = stat + (correct.to(wc.dtype) * wc).sum(1)
+    wsum = val.w.sum(1).clamp_min(torch.finfo(val.w.dtype).tiny)
+    if val.score_kind != "r2":
+        return loss_sum / wsum, stat / wsum
+    ss_tot = val.ss_tot
+    # scikit-learn's force_finite: a constant target scores 1 if fitted exactly, else 0
+    r2 = torch.where(
+        ss_tot > 0,
+        1 - stat / ss_tot.clamp_min(torch.finfo(ss_tot.dtype).tiny),
+        (stat == 0).to(stat.dtype),
+    )
+    return loss_sum / wsum, r2.mean(-1)
