@@ -13,10 +13,32 @@ from .optimizers import (
     RAdam,
     RMSprop,
 )
+from .schedules import (
+    SCHEDULES,
+    AdaptiveSchedule,
+    ConstantSchedule,
+    CosineSchedule,
+    ExponentialSchedule,
+    InverseTimeSchedule,
+    InvScalingSchedule,
+    Schedule,
+    StepSchedule,
+    resolve_schedule,
+)
 
 __all__ = [
     "HYPERPARAMETERS",
     "OPTIMIZERS",
+    "SCHEDULES",
+    "AdaptiveSchedule",
+    "ConstantSchedule",
+    "CosineSchedule",
+    "ExponentialSchedule",
+    "InverseTimeSchedule",
+    "InvScalingSchedule",
+    "Schedule",
+    "StepSchedule",
+    "resolve_schedule",
     "SGD",
     "Adadelta",
     "Adagrad",
