@@ -172,7 +172,7 @@ class Optimizer:
             tensors = [self.params, *self.state.values()]
             saved = [tensor.clone() for tensor in tensors]
             self._update(grad, lr)
-            active = active.reshape(-1, 1).to(device=self.params.device)
+            active = active.reshape(-1, 1).to(self.params.device, torch.bool)
             for tensor, old in zip(tensors, saved):
                 torch.where(active, tensor, old, out=tensor)
 

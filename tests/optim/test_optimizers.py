@@ -331,3 +331,24 @@ def test_radam_first_steps_are_unrectified_momentum_steps():
     grad = torch.tensor([[1.0, -2.0, 0.5], [3.0, 0.0, -1.0]], dtype=torch.float64)
     opt.step(grad, torch.full((2, 1), 0.1, dtype=torch.float64))
     torch.testing.assert_close(params, -0.1 * grad, atol=1e-16, rtol=0)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize(("name", "options"), CASES, ids=CASE_IDS)
+def test_cuda_steps_never_synchronise_and_match_cpu(name, options):
+    params, grads, lrs, hyper = make_problem(n_models=3, seed=7)
+    active = torch.tensor([[True], [False], [True]])
+    on_cpu = OPTIMIZERS[name](params, hyper, **options)
+    gpu = params.cuda()
+    on_gpu = OPTIMIZERS[name](gpu, {k: v.cuda() for k, v in hyper.items()}, **options)
+    gpu_grads, gpu_lrs, gpu_active = grads.cuda(), lrs.cuda(), active.cuda()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for t in range(4):
+            on_gpu.step(gpu_grads[t], gpu_lrs[t], gpu_active if t == 2 else None)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    for t in range(4):
+        on_cpu.step(grads[t], lrs[t], active if t == 2 else None)
+    torch.testing.assert_close(gpu.cpu(), params, atol=1e-12, rtol=1e-10)
