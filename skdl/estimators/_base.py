@@ -296,8 +296,11 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         if check_input:
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
                               dtype=(np.float32, np.float64))
-        dtype = torch.float64 if self.dtype == "float64" else torch.float32
         device = resolve_device(self.device)
+        # On the CPU, predict in float64 whatever the training precision: the
+        # same weights, no extra rounding, and results independent of how the
+        # rows are chunked or batched (scikit-learn's subset-invariance check).
+        dtype = torch.float64 if self.dtype == "float64" or device.type == "cpu" else torch.float32
         weights = [torch.as_tensor(c).to(device=device, dtype=dtype)[None] for c in self.coefs_]
         biases = [torch.as_tensor(b).to(device=device, dtype=dtype).view(1, 1, -1) for b in self.intercepts_]
         act = ACTIVATIONS[self.activation]
@@ -307,7 +310,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         with torch.inference_mode():
             for i in range(0, X.shape[0], _PREDICT_CHUNK):
                 chunk = _to_dense(X[i : i + _PREDICT_CHUNK])
-                x = torch.as_tensor(np.ascontiguousarray(chunk)).to(device=device, dtype=dtype)
+                x = torch.as_tensor(np.require(chunk, requirements=["C", "W"])).to(device=device, dtype=dtype)
                 z = forward(weights, biases, x[None], act, act_param)[0]
                 out[i : i + len(chunk)] = loss.output(z.double()).cpu().numpy()
         return out

@@ -25,9 +25,9 @@ class DeviceData:
 
     @classmethod
     def from_arrays(cls, X, Y, w, dtype, device) -> DeviceData:
-        X = torch.as_tensor(np.ascontiguousarray(X)).to(device=device, dtype=dtype)
-        Y = torch.as_tensor(np.ascontiguousarray(Y)).to(device=device, dtype=dtype)
-        w = torch.as_tensor(np.ascontiguousarray(w)).to(device=device, dtype=dtype)
+        X = torch.as_tensor(np.require(X, requirements=["C", "W"])).to(device=device, dtype=dtype)
+        Y = torch.as_tensor(np.require(Y, requirements=["C", "W"])).to(device=device, dtype=dtype)
+        w = torch.as_tensor(np.require(w, requirements=["C", "W"])).to(device=device, dtype=dtype)
         return cls(X, Y, w)
 
 
