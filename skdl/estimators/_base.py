@@ -27,6 +27,7 @@ from ..nn.mlp import Layout, forward
 from ..training import lbfgs
 from ..training.data import DeviceData, Members
 from ..training.loop import LoopSpec, LoopState, train
+from ..training.threads import cpu_threads, step_flops
 from ._config import FitConfig, build_optimizer, build_step_context, resolve_device
 from ._params import BASE_CONSTRAINTS, STOCHASTIC_SOLVERS
 
@@ -99,7 +100,8 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             self.n_layers_ = len(cfg.units)
             self.out_activation_ = LOSSES[cfg.loss].out_activation
         if self.solver == "lbfgs":
-            result = lbfgs.fit(cfg, build_step_context(cfg, params, device, seeds), data, members, params)
+            with cpu_threads(device, step_flops(cfg.units, X.shape[0], 1)):
+                result = lbfgs.fit(cfg, build_step_context(cfg, params, device, seeds), data, members, params)
             self._store_lbfgs(cfg, params, result)
         else:
             self._fit_stochastic(cfg, data, members, params, seeds, first_pass, incremental, X.shape[0])
@@ -178,8 +180,9 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             stop_on_loss=self.early_stopping_metric == "loss",
         )
         lr_init = np.full(k, float(self.learning_rate_init))
-        result = train(ctx, spec, data, members, params, optimizer, lr_init, state, generators,
-                       on_epoch=self._verbose_printer(k) if self.verbose else None)
+        with cpu_threads(device, step_flops(cfg.units, spec.batch_size, k)):
+            result = train(ctx, spec, data, members, params, optimizer, lr_init, state, generators,
+                           on_epoch=self._verbose_printer(k) if self.verbose else None)
         best = self._select(state, result)
         self._store_stochastic(cfg, params, state, result, best, optimizer, generators, incremental)
 
@@ -307,7 +310,8 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         act_param = self._act_param_tensor(dtype, device)
         loss = LOSSES[self._fitted_loss()]
         out = np.empty((X.shape[0], self.n_outputs_), dtype=np.float64)
-        with torch.inference_mode():
+        units = [c.shape[0] for c in self.coefs_] + [self.n_outputs_]
+        with torch.inference_mode(), cpu_threads(device, step_flops(units, min(X.shape[0], _PREDICT_CHUNK)) / 3):
             for i in range(0, X.shape[0], _PREDICT_CHUNK):
                 chunk = _to_dense(X[i : i + _PREDICT_CHUNK])
                 x = torch.as_tensor(np.require(chunk, requirements=["C", "W"])).to(device=device, dtype=dtype)
