@@ -33,7 +33,9 @@ TASKS = [
 
 
 def run(seeds: int) -> None:
-    print("| dataset | metric | scikit-learn | skdl | skdl - sklearn | sklearn fit s | skdl fit s |")
+    print(
+        "| dataset | metric | scikit-learn | skdl | skdl - sklearn | sklearn fit s | skdl fit s |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name, load, sk_cls, skdl_cls in TASKS:
         X, y = load(return_X_y=True)

@@ -33,8 +33,10 @@ def demo(dataset: str = "digits", max_iter: int = 200, seed: int = 0, compare: b
 
     X, y = _load(dataset)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
-    print(f"skdl demo: {dataset} ({X.shape[0]} samples, {X.shape[1]} features, "
-          f"{len(set(y))} classes), 75/25 stratified split")
+    print(
+        f"skdl demo: {dataset} ({X.shape[0]} samples, {X.shape[1]} features, "
+        f"{len(set(y))} classes), 75/25 stratified split"
+    )
     results = {}
     models = [("skdl", MLPClassifier(max_iter=max_iter, random_state=seed, verbose=1))]
     if compare:

@@ -23,7 +23,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ..nn.activations import ACTIVATIONS
 from ..nn.init import resolve_init
 from ..nn.losses import LOSSES
-from ..nn.mlp import Layout, forward
+from ..nn.mlp import forward
 from ..training import lbfgs
 from ..training.data import DeviceData, Members
 from ..training.loop import LoopSpec, LoopState, train
@@ -101,10 +101,14 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             self.out_activation_ = LOSSES[cfg.loss].out_activation
         if self.solver == "lbfgs":
             with cpu_threads(device, step_flops(cfg.units, X.shape[0], 1)):
-                result = lbfgs.fit(cfg, build_step_context(cfg, params, device, seeds), data, members, params)
+                result = lbfgs.fit(
+                    cfg, build_step_context(cfg, params, device, seeds), data, members, params
+                )
             self._store_lbfgs(cfg, params, result)
         else:
-            self._fit_stochastic(cfg, data, members, params, seeds, first_pass, incremental, X.shape[0])
+            self._fit_stochastic(
+                cfg, data, members, params, seeds, first_pass, incremental, X.shape[0]
+            )
         return self
 
     def _members(self, Y, seeds, cfg, incremental) -> Members:
@@ -115,7 +119,10 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         train, val = [], []
         for seed in seeds:
             tr, va = train_test_split(
-                rows, test_size=self.validation_fraction, random_state=seed, stratify=self._stratify(Y)
+                rows,
+                test_size=self.validation_fraction,
+                random_state=seed,
+                stratify=self._stratify(Y),
             )
             if len(va) < 2:
                 raise ValueError(
@@ -130,9 +137,12 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
     def _initial_params(self, cfg, seeds, first_pass, dtype, device):
         layout = cfg.layout
         if not first_pass:
-            return layout.pack([self.coefs_[i][None] for i in range(len(self.coefs_))],
-                               [self.intercepts_[i][None] for i in range(len(self.intercepts_))],
-                               dtype, device)
+            return layout.pack(
+                [self.coefs_[i][None] for i in range(len(self.coefs_))],
+                [self.intercepts_[i][None] for i in range(len(self.intercepts_))],
+                dtype,
+                device,
+            )
         act = ACTIVATIONS[self.activation]
         init_fn = resolve_init(self.init, act.family, self.activation)
         if self.init == "zeros" and cfg.layout.n_layers > 1:
@@ -152,7 +162,9 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             intercepts.append(torch.zeros(len(seeds), n_out, dtype=dtype))
         return layout.pack(coefs, intercepts, dtype, device)
 
-    def _fit_stochastic(self, cfg, data, members, params, seeds, first_pass, incremental, n_samples):
+    def _fit_stochastic(
+        self, cfg, data, members, params, seeds, first_pass, incremental, n_samples
+    ):
         device = params.device
         k = params.shape[0]
         ctx = build_step_context(cfg, params, device, seeds)
@@ -162,11 +174,15 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         if not first_pass and getattr(self, "_solver_state", None) is not None:
             saved = self._solver_state
             if saved["solver"] == self.solver:
-                optimizer.load_state_dict({n: torch.as_tensor(v).to(device) for n, v in saved["optimizer"].items()})
+                optimizer.load_state_dict(
+                    {n: torch.as_tensor(v).to(device) for n, v in saved["optimizer"].items()}
+                )
             state = saved["loop"]
             generators[0].set_state(torch.as_tensor(saved["generator"]))
         spec = LoopSpec(
-            batch_size=cfg.batch_size(n_samples if not self.early_stopping else int(members.n_train.max())),
+            batch_size=cfg.batch_size(
+                n_samples if not self.early_stopping else int(members.n_train.max())
+            ),
             max_iter=1 if incremental else self.max_iter,
             shuffle=self.shuffle,
             tol=self.tol,
@@ -181,13 +197,26 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         )
         lr_init = np.full(k, float(self.learning_rate_init))
         with cpu_threads(device, step_flops(cfg.units, spec.batch_size, k)):
-            result = train(ctx, spec, data, members, params, optimizer, lr_init, state, generators,
-                           on_epoch=self._verbose_printer(k) if self.verbose else None)
+            result = train(
+                ctx,
+                spec,
+                data,
+                members,
+                params,
+                optimizer,
+                lr_init,
+                state,
+                generators,
+                on_epoch=self._verbose_printer(k) if self.verbose else None,
+            )
         best = self._select(state, result)
         self._store_stochastic(cfg, params, state, result, best, optimizer, generators, incremental)
 
     def _select(self, state, result) -> int:
-        """Index of the model to keep among the ``n_init`` (best validation score, else lowest loss)."""
+        """Index of the model to keep among the ``n_init``.
+
+        The best validation score with early stopping, else the lowest training loss.
+        """
         if len(state.history) == 1:
             return 0
         ok = result.diverged_at == 0
@@ -202,7 +231,9 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         self.coefs_ = [w[0].numpy().copy() for w in cfg.layout.weights(row)]
         self.intercepts_ = [b[0, 0].numpy().copy() for b in cfg.layout.biases(row)]
 
-    def _store_stochastic(self, cfg, params, state, result, best, optimizer, generators, incremental):
+    def _store_stochastic(
+        self, cfg, params, state, result, best, optimizer, generators, incremental
+    ):
         self._store_weights(cfg, params, best)
         history = state.history[best]
         self.history_ = list(history)
@@ -221,15 +252,21 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             self.best_validation_score_ = None
             self.best_loss_ = float(state.best_loss[best])
         keep = slice(best, best + 1)
-        loop_state = LoopState(1, epoch=state.epoch, t=state.t,
-                               lr_factor=state.lr_factor[keep].copy(),
-                               best_loss=state.best_loss[keep].copy(),
-                               best_score=state.best_score[keep].copy(),
-                               no_improve=state.no_improve[keep].copy(),
-                               history=[list(history)])
+        loop_state = LoopState(
+            1,
+            epoch=state.epoch,
+            t=state.t,
+            lr_factor=state.lr_factor[keep].copy(),
+            best_loss=state.best_loss[keep].copy(),
+            best_score=state.best_score[keep].copy(),
+            no_improve=state.no_improve[keep].copy(),
+            history=[list(history)],
+        )
         self._solver_state = {
             "solver": self.solver,
-            "optimizer": {n: v[keep].detach().cpu().numpy() for n, v in optimizer.state_dict().items()},
+            "optimizer": {
+                n: v[keep].detach().cpu().numpy() for n, v in optimizer.state_dict().items()
+            },
             "loop": loop_state,
             "generator": generators[best].get_state().numpy(),
         }
@@ -242,8 +279,17 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         self.t_ = 0
         self.loss_ = float(result.loss[best])
         self.loss_curve_ = list(result.curves[best])
-        self.history_ = [{"epoch": i + 1, "train_loss": v, "val_loss": None, "val_score": None,
-                          "learning_rate": None, "seconds": None} for i, v in enumerate(self.loss_curve_)]
+        self.history_ = [
+            {
+                "epoch": i + 1,
+                "train_loss": v,
+                "val_loss": None,
+                "val_score": None,
+                "learning_rate": None,
+                "seconds": None,
+            }
+            for i, v in enumerate(self.loss_curve_)
+        ]
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else self.loss_
         self.validation_scores_ = None
         self.best_validation_score_ = None
@@ -297,24 +343,33 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
     def _forward(self, X, check_input=True) -> np.ndarray:
         """Network outputs (after the output activation), float64 numpy ``[n, O]``."""
         if check_input:
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
-                              dtype=(np.float32, np.float64))
+            X = validate_data(
+                self, X, accept_sparse=["csr", "csc"], reset=False, dtype=(np.float32, np.float64)
+            )
         device = resolve_device(self.device)
         # On the CPU, predict in float64 whatever the training precision: the
         # same weights, no extra rounding, and results independent of how the
         # rows are chunked or batched (scikit-learn's subset-invariance check).
         dtype = torch.float64 if self.dtype == "float64" or device.type == "cpu" else torch.float32
         weights = [torch.as_tensor(c).to(device=device, dtype=dtype)[None] for c in self.coefs_]
-        biases = [torch.as_tensor(b).to(device=device, dtype=dtype).view(1, 1, -1) for b in self.intercepts_]
+        biases = [
+            torch.as_tensor(b).to(device=device, dtype=dtype).view(1, 1, -1)
+            for b in self.intercepts_
+        ]
         act = ACTIVATIONS[self.activation]
         act_param = self._act_param_tensor(dtype, device)
         loss = LOSSES[self._fitted_loss()]
         out = np.empty((X.shape[0], self.n_outputs_), dtype=np.float64)
         units = [c.shape[0] for c in self.coefs_] + [self.n_outputs_]
-        with torch.inference_mode(), cpu_threads(device, step_flops(units, min(X.shape[0], _PREDICT_CHUNK)) / 3):
+        with (
+            torch.inference_mode(),
+            cpu_threads(device, step_flops(units, min(X.shape[0], _PREDICT_CHUNK)) / 3),
+        ):
             for i in range(0, X.shape[0], _PREDICT_CHUNK):
                 chunk = _to_dense(X[i : i + _PREDICT_CHUNK])
-                x = torch.as_tensor(np.require(chunk, requirements=["C", "W"])).to(device=device, dtype=dtype)
+                x = torch.as_tensor(np.require(chunk, requirements=["C", "W"])).to(
+                    device=device, dtype=dtype
+                )
                 z = forward(weights, biases, x[None], act, act_param)[0]
                 out[i : i + len(chunk)] = loss.output(z.double()).cpu().numpy()
         return out

@@ -156,8 +156,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             return sample_weight
         if self._label_binarizer.y_type_.startswith("multilabel"):
             raise ValueError(
-                "class_weight is not supported for multilabel targets; pass "
-                "sample_weight instead."
+                "class_weight is not supported for multilabel targets; pass sample_weight instead."
             )
         y = self._label_binarizer.inverse_transform(Y if Y.shape[1] > 1 else Y[:, 0])
         cw = compute_sample_weight(self.class_weight, y)
@@ -165,8 +164,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-            dtype=(np.float64, np.float32), reset=reset,
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -174,7 +178,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
-            if len(np.atleast_1d(self.classes_)) < 2 and self._label_binarizer.y_type_ != "multilabel-indicator":
+            if (
+                len(np.atleast_1d(self.classes_)) < 2
+                and self._label_binarizer.y_type_ != "multilabel-indicator"
+            ):
                 raise ValueError(
                     "The target y has only one class "
                     f"({self.classes_[0]!r}); a classifier needs at least 2 classes."

@@ -99,7 +99,9 @@ class FitConfig:
             loss=est._loss_name(),
             loss_param=float(getattr(est, "huber_delta", 1.0)),
             torch_dtype=torch.float64 if est.dtype == "float64" else torch.float32,
-            schedule=resolve_schedule(est.learning_rate, power_t=est.power_t, decay_rate=est.decay_rate),
+            schedule=resolve_schedule(
+                est.learning_rate, power_t=est.power_t, decay_rate=est.decay_rate
+            ),
             dropout=dropout,
             alpha_l2=alpha * (1.0 - l1),
             alpha_l1=alpha * l1,

@@ -59,7 +59,10 @@ BASE_CONSTRAINTS: dict = {
     "dtype": [StrOptions({"float32", "float64"})],
 }
 
-CLASSIFIER_CONSTRAINTS = {**BASE_CONSTRAINTS, "class_weight": [StrOptions({"balanced"}), dict, None]}
+CLASSIFIER_CONSTRAINTS = {
+    **BASE_CONSTRAINTS,
+    "class_weight": [StrOptions({"balanced"}), dict, None],
+}
 
 REGRESSOR_CONSTRAINTS = {
     **BASE_CONSTRAINTS,

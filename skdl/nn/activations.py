@@ -11,8 +11,8 @@ function can use whichever is cheaper (``a * (1 - a)`` for the logistic).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import Tensor

@@ -13,7 +13,7 @@ tanh, logistic and identity (also the right choice for SELU).
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor

@@ -11,8 +11,8 @@ Poisson deviance are halved/unhalved exactly as scikit-learn's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F

@@ -60,7 +60,9 @@ class Members:
     def k(self) -> int:
         return len(self.train)
 
-    def epoch_order(self, generators: list[torch.Generator] | None, device) -> tuple[Tensor, Tensor]:
+    def epoch_order(
+        self, generators: list[torch.Generator] | None, device
+    ) -> tuple[Tensor, Tensor]:
         """Row order ``[K, m]`` for one epoch and a validity mask (False = padding).
 
         With ``generators`` each model shuffles its own rows with its own
@@ -69,7 +71,9 @@ class Members:
         """
         rows = self.train
         if generators is not None:
-            rows = [r[torch.randperm(len(r), generator=g).numpy()] for r, g in zip(rows, generators)]
+            rows = [
+                r[torch.randperm(len(r), generator=g).numpy()] for r, g in zip(rows, generators)
+            ]
         idx, valid = _pad(rows)
         idx_t = torch.from_numpy(idx).to(device, non_blocking=True)
         valid_t = torch.from_numpy(valid).to(device, non_blocking=True)

@@ -29,7 +29,9 @@ def _loss_and_grad(ctx, data, rows, flat_np, params_row):
     lay = ctx.layout
     weights, biases = lay.weights(params_row), lay.biases(params_row)
     x, y, w = data.X[rows][None], data.Y[rows][None], data.w[rows][None]
-    z, cache = forward_train(weights, biases, x, ctx.act, ctx.act_param, [None] * len(ctx.keep), None)
+    z, cache = forward_train(
+        weights, biases, x, ctx.act, ctx.act_param, [None] * len(ctx.keep), None
+    )
     value, dz = ctx.loss.value_and_grad(z, y, ctx.loss_param)
     s = w.sum()
     dz.mul_((w / s).unsqueeze(-1))
@@ -46,6 +48,19 @@ def penalty_l2(ctx, params_row):
     return sum(0.5 * ctx.alpha_l2[0, 0, 0] * (w * w).sum() for w in ctx.layout.weights(params_row))
 
 
+def _objective(flat_np, ctx, data, rows, row):
+    return _loss_and_grad(ctx, data, rows, flat_np, row)
+
+
+def curve_recorder(curve: list):
+    """An L-BFGS-B callback that appends the loss of every iteration to ``curve``."""
+
+    def record(intermediate_result):
+        curve.append(float(intermediate_result.fun))
+
+    return record
+
+
 def fit(cfg, ctx, data, members, params) -> LbfgsResult:
     """Optimise every row of ``params`` in place; returns per-model results."""
     if ctx.alpha_l1 is not None:
@@ -59,14 +74,15 @@ def fit(cfg, ctx, data, members, params) -> LbfgsResult:
     for i in range(k):
         rows = torch.as_tensor(members.train[i], device=params.device)
         row = params[i : i + 1].clone()
-        curve = []
+        curve: list[float] = []
         opt = scipy.optimize.minimize(
-            lambda x: _loss_and_grad(ctx, data, rows, x, row),
+            _objective,
             params[i].double().cpu().numpy(),
+            args=(ctx, data, rows, row),
             method="L-BFGS-B",
             jac=True,
             options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
-            callback=lambda intermediate_result: curve.append(float(intermediate_result.fun)),
+            callback=curve_recorder(curve),
         )
         params[i] = torch.from_numpy(opt.x).to(params.dtype)
         res.n_iter[i] = opt.nit

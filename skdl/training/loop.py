@@ -10,7 +10,6 @@ at the end, so its result is what it would be trained alone.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -57,7 +56,9 @@ class LoopState:
         self.lr_factor = np.ones(k) if self.lr_factor is None else self.lr_factor
         self.best_loss = np.full(k, np.inf) if self.best_loss is None else self.best_loss
         self.best_score = np.full(k, -np.inf) if self.best_score is None else self.best_score
-        self.no_improve = np.zeros(k, dtype=np.int64) if self.no_improve is None else self.no_improve
+        self.no_improve = (
+            np.zeros(k, dtype=np.int64) if self.no_improve is None else self.no_improve
+        )
         if not self.history:
             self.history = [[] for _ in range(k)]
 
@@ -101,8 +102,18 @@ def _update_stopping(spec, state, loss, score, active):
     return stop, improved
 
 
-def train(ctx, spec, data: DeviceData, members: Members, params, optimizer, lr_init,
-          state: LoopState, generators=None, on_epoch=None) -> LoopResult:
+def train(
+    ctx,
+    spec,
+    data: DeviceData,
+    members: Members,
+    params,
+    optimizer,
+    lr_init,
+    state: LoopState,
+    generators=None,
+    on_epoch=None,
+) -> LoopResult:
     """Train the stack in place for up to ``spec.max_iter`` epochs."""
     k, device, dtype = params.shape[0], params.device, params.dtype
     state._lr_init = lr_init
@@ -135,7 +146,9 @@ def train(ctx, spec, data: DeviceData, members: Members, params, optimizer, lr_i
                 mask = None
                 if members.padded and s + bs > first_padded:
                     mask = (wb > 0).any(1, keepdim=True)
-                train_step(ctx, params, grad, optimizer, data.X[rows], data.Y[rows], wb, lr, mask, loss_acc)
+                train_step(
+                    ctx, params, grad, optimizer, data.X[rows], data.Y[rows], wb, lr, mask, loss_acc
+                )
             n_batches = np.ceil(n_train / bs)
             pen = penalty(ctx, params).cpu().numpy() * n_batches / n_train
             loss = loss_acc.cpu().numpy() / n_train + pen
@@ -155,14 +168,16 @@ def train(ctx, spec, data: DeviceData, members: Members, params, optimizer, lr_i
             monitored = -val_loss if spec.stop_on_loss and val_loss is not None else val_score
             stop, improved = _update_stopping(spec, state, loss, monitored, active)
             for i in np.flatnonzero(active):
-                state.history[i].append({
-                    "epoch": state.epoch,
-                    "train_loss": float(loss[i]),
-                    "val_loss": None if val_loss is None else float(val_loss[i]),
-                    "val_score": None if val_score is None else float(val_score[i]),
-                    "learning_rate": float(lr_np[i]),
-                    "seconds": seconds,
-                })
+                state.history[i].append(
+                    {
+                        "epoch": state.epoch,
+                        "train_loss": float(loss[i]),
+                        "val_loss": None if val_loss is None else float(val_loss[i]),
+                        "val_score": None if val_score is None else float(val_score[i]),
+                        "learning_rate": float(lr_np[i]),
+                        "seconds": seconds,
+                    }
+                )
                 result.n_iter[i] += 1
             if best is not None and improved.any():
                 idx = torch.as_tensor(np.flatnonzero(improved), device=device)
@@ -182,7 +197,9 @@ def train(ctx, spec, data: DeviceData, members: Members, params, optimizer, lr_i
         active[:] = False
     done = ~active
     if done.any():
-        idx = torch.as_tensor(np.flatnonzero(done & (result.diverged_at > 0) | done & result.converged), device=device)
+        idx = torch.as_tensor(
+            np.flatnonzero(done & (result.diverged_at > 0) | done & result.converged), device=device
+        )
         if len(idx):
             params.index_copy_(0, idx, frozen.index_select(0, idx))
     if best is not None:

@@ -55,7 +55,16 @@ def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> N
         dz.mul_(ws.unsqueeze(-1))
         scale = (1.0 / s).unsqueeze(-1)
         l2 = None if ctx.alpha_l2 is None else ctx.alpha_l2 * scale
-    backward(weights, ctx.layout.weights(grad), ctx.layout.biases(grad), cache, dz, ctx.act, ctx.act_param, l2)
+    backward(
+        weights,
+        ctx.layout.weights(grad),
+        ctx.layout.biases(grad),
+        cache,
+        dz,
+        ctx.act,
+        ctx.act_param,
+        l2,
+    )
     optimizer.step(grad, lr, active)
     if ctx.alpha_l1 is not None:
         _l1_proximal(params, lr, ctx.alpha_l1, scale, ctx.weight_mask)
@@ -80,14 +89,6 @@ def penalty(ctx, params) -> Tensor:
         if ctx.alpha_l1 is not None:
             total += ctx.alpha_l1.view(-1) * w.abs().sum((1, 2))
     return total
-
-
-@torch.inference_mode()
-def predict_raw(layout, act, act_param, params, x, chunk_rows=65536) -> Tensor:
-    """Raw outputs ``[K, n, O]`` for shared inputs ``x [n, F]``, in bounded-memory chunks."""
-    weights, biases = layout.weights(params), layout.biases(params)
-    outs = [forward(weights, biases, x[i : i + chunk_rows], act, act_param) for i in range(0, max(len(x), 1), chunk_rows)]
-    return torch.cat(outs, dim=1)
 
 
 @dataclass
