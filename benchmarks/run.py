@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> str:
             + bench_latency(a.libs, a.quick, a.device, n_calls),
         )
     if "P2" in a.only:
-        row_counts = [25_000, 100_000] if a.quick else [250_000, 1_000_000]
+        row_counts = [10_000, 40_000] if a.quick else [250_000, 1_000_000]
         libs = [lib for lib in P2_LIBS if lib in a.libs]
         section(
             "P2: predict_proba on many rows (fresh process each)",
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> str:
             + bench_proba(libs, row_counts, a.quick, a.device, a.threads),
         )
     if "COLD" in a.only:
-        n_runs = 2 if a.quick else 5
+        n_runs = 1 if a.quick else 5
         epochs = wl["W1"].epochs
         section(
             "Cold start: whole process",
