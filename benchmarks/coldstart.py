@@ -56,9 +56,7 @@ def scripts(epochs: int) -> dict[str, str]:
         "scikit-learn: import, fit W1, predict": _FIT_SCRIPT.format(
             module="sklearn.neural_network", epochs=epochs
         ),
-        "skdl: import, fit W1, predict": _FIT_SCRIPT.format(
-            module="skdl", epochs=epochs
-        ),
+        "skdl: import, fit W1, predict": _FIT_SCRIPT.format(module="skdl", epochs=epochs),
     }
 
 

@@ -155,8 +155,7 @@ def env_lines(threads: int, device: str) -> list[str]:
         except Exception as exc:  # a missing optional library is a table row, too
             versions.append(f"{mod} unavailable ({type(exc).__name__})")
     return [
-        f"- Machine: {platform.machine()}, {os.cpu_count()} logical CPUs, "
-        f"{_cpu_model()}",
+        f"- Machine: {platform.machine()}, {os.cpu_count()} logical CPUs, {_cpu_model()}",
         f"- Versions: {', '.join(versions)}",
         f"- Threads: torch.set_num_threads({threads}) and threadpoolctl "
         f"limit {threads} (BLAS/OpenMP, for scikit-learn); device={device}",

@@ -88,10 +88,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     a.libs = [s.strip() for s in a.libs.split(",") if s.strip()]
     bad = sorted(set(a.only) - set(SECTIONS)) + sorted(set(a.libs) - set(RUNNERS))
     if bad:
-        p.error(
-            f"unknown section or library {bad}; choose from {SECTIONS} / "
-            f"{tuple(RUNNERS)}"
-        )
+        p.error(f"unknown section or library {bad}; choose from {SECTIONS} / {tuple(RUNNERS)}")
     return a
 
 
@@ -140,8 +137,7 @@ def main(argv: list[str] | None = None) -> str:
             f"W2-shaped model ({wl['W2'].n_features} features, hidden "
             f"{wl['W2'].hidden}, 5 classes), float32 X. If the prediction is "
             "chunked, the call's peak − RSS before stays flat as rows grow, apart from "
-            "the output array.\n\n"
-            + bench_proba(libs, row_counts, a.quick, a.device, a.threads),
+            "the output array.\n\n" + bench_proba(libs, row_counts, a.quick, a.device, a.threads),
         )
     if "COLD" in a.only:
         n_runs = 1 if a.quick else 5
