@@ -77,6 +77,18 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
     # ------------------------------------------------------------------ fit
     def _fit(self, X, y, sample_weight=None, incremental=False):
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, Y, w, cfg = self._prepare(X, y, sample_weight, incremental, first_pass)
+        if not first_pass and self.coefs_[0].shape[0] != X.shape[1]:
+            raise ValueError("X has a different number of features than the fitted model.")
+        n_init = 1 if not first_pass else self.n_init
+        members = [
+            (self, seed, np.arange(X.shape[0])) for seed in _seeds(self.random_state, n_init)
+        ]
+        self._train_stack(cfg, X, Y, w, members, [self], first_pass, incremental)
+        return self
+
+    def _prepare(self, X, y, sample_weight, incremental, first_pass):
+        """Validate the data; returns X, the 2-D encoded target, row weights and the config."""
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
@@ -86,89 +98,134 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         w = self._row_weights(Y, sample_weight)
         w = np.ones(X.shape[0]) if w is None else np.asarray(w, dtype=np.float64)
-        if not first_pass and self.coefs_[0].shape[0] != X.shape[1]:
-            raise ValueError("X has a different number of features than the fitted model.")
+        return X, Y, w, cfg
 
+    def _fit_many(self, X, y, jobs, sample_weight=None) -> list:
+        """Fit one copy of this estimator per job, all as one stack.
+
+        Parameters
+        ----------
+        X, y : the whole data set.
+        jobs : list of (params, rows)
+            Each job is a clone of ``self`` with ``params`` set, fitted on
+            ``X[rows], y[rows]`` (e.g. a search candidate on a CV fold). Every
+            job must share this estimator's structure (:data:`STRUCTURAL`).
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        estimators : list, one per job
+            The fitted estimator, identical to ``clone(self).set_params(**params)
+            .fit(X[rows], y[rows])`` up to floating-point rounding, or the
+            ``ValueError`` its fit raised (a diverged training).
+        """
+        from sklearn.base import clone
+
+        X, Y, w, cfg = self._prepare(X, y, sample_weight, False, True)
+        ests, members = [], []
+        for params, rows in jobs:
+            est = clone(self).set_params(**params)
+            for name in ("n_features_in_", "feature_names_in_", "classes_", "_label_binarizer"):
+                if hasattr(self, name):
+                    setattr(est, name, getattr(self, name))
+            FitConfig.from_estimator(est, X.shape[1], Y.shape[1]).check_data(
+                est, n_samples=len(rows), incremental=False
+            )
+            ests.append(est)
+            members += [
+                (est, seed, np.asarray(rows)) for seed in _seeds(est.random_state, est.n_init)
+            ]
+        errors = dict(
+            (id(est), exc)
+            for est, exc in self._train_stack(cfg, X, Y, w, members, ests, True, False)
+        )
+        return [errors.get(id(est), est) for est in ests]
+
+    def _train_stack(self, cfg, X, Y, w, members, jobs, first_pass, incremental):
+        """Train one model per member ``(estimator, seed, rows)``; store each job's best."""
         device, dtype = resolve_device(self.device), cfg.torch_dtype
         data = DeviceData.from_arrays(_to_dense(X), Y, w, dtype, device)
-        seeds = _seeds(self.random_state, 1 if not first_pass else self.n_init)
-        members = self._members(Y, seeds, cfg, incremental)
-        params = self._initial_params(cfg, seeds, first_pass, dtype, device)
-
-        if first_pass:
-            self.n_outputs_ = Y.shape[1]
-            self.n_layers_ = len(cfg.units)
-            self.out_activation_ = LOSSES[cfg.loss].out_activation
+        ests = [m[0] for m in members]
+        seeds = [m[1] for m in members]
+        rows = self._member_rows(Y, members, incremental)
+        params = self._initial_params(cfg, ests, seeds, first_pass, dtype, device)
+        for est in jobs:
+            if first_pass:
+                est.n_outputs_ = Y.shape[1]
+                est.n_layers_ = len(cfg.units)
+                est.out_activation_ = LOSSES[cfg.loss].out_activation
+        groups = [[i for i, m in enumerate(members) if m[0] is est] for est in jobs]
         if self.solver == "lbfgs":
             with cpu_threads(device, step_flops(cfg.units, X.shape[0], 1)):
-                result = lbfgs.fit(
-                    cfg, build_step_context(cfg, params, device, seeds), data, members, params
-                )
-            self._store_lbfgs(cfg, params, result)
-        else:
-            self._fit_stochastic(
-                cfg, data, members, params, seeds, first_pass, incremental, X.shape[0]
-            )
-        return self
+                ctx = build_step_context(cfg, params, device, seeds, ests)
+                result = lbfgs.fit(cfg, ctx, data, rows, params)
+            for est, idx in zip(jobs, groups):
+                est._store_lbfgs(cfg, params, result, idx)
+            return []
+        stack = self._run_stochastic(cfg, data, rows, params, ests, seeds, first_pass, incremental)
+        errors = []
+        for est, idx in zip(jobs, groups):
+            best = est._select(stack[1], stack[2], idx)
+            try:
+                est._store_stochastic(cfg, *stack, best, incremental)
+            except ValueError as exc:  # divergence: the job is still stored
+                if len(jobs) == 1:
+                    raise
+                errors.append((est, exc))
+        return errors
 
-    def _members(self, Y, seeds, cfg, incremental) -> Members:
-        n = Y.shape[0]
-        rows = np.arange(n)
+    def _member_rows(self, Y, members, incremental) -> Members:
+        """Training (and early-stopping validation) rows of every member."""
         if not self.early_stopping or incremental:
-            return Members([rows for _ in seeds])
+            return Members([rows for _, _, rows in members])
         train, val = [], []
-        for seed in seeds:
+        for est, seed, rows in members:
             tr, va = train_test_split(
-                rows,
-                test_size=self.validation_fraction,
+                np.arange(len(rows)),
+                test_size=est.validation_fraction,
                 random_state=seed,
-                stratify=self._stratify(Y),
+                stratify=est._stratify(Y[rows]),
             )
             if len(va) < 2:
                 raise ValueError(
                     f"The validation set is too small ({len(va)} samples with "
-                    f"validation_fraction={self.validation_fraction} of {n} samples). "
-                    "Increase validation_fraction or the size of the dataset."
+                    f"validation_fraction={est.validation_fraction} of {len(rows)} "
+                    "samples). Increase validation_fraction or the size of the dataset."
                 )
-            train.append(np.sort(tr))
-            val.append(np.sort(va))
+            train.append(rows[np.sort(tr)])
+            val.append(rows[np.sort(va)])
         return Members(train, val)
 
-    def _initial_params(self, cfg, seeds, first_pass, dtype, device):
+    def _initial_params(self, cfg, ests, seeds, first_pass, dtype, device):
         layout = cfg.layout
         if not first_pass:
             return layout.pack(
-                [self.coefs_[i][None] for i in range(len(self.coefs_))],
-                [self.intercepts_[i][None] for i in range(len(self.intercepts_))],
-                dtype,
-                device,
+                [c[None] for c in self.coefs_], [b[None] for b in self.intercepts_], dtype, device
             )
-        act = ACTIVATIONS[self.activation]
-        init_fn = resolve_init(self.init, act.family, self.activation)
-        if self.init == "zeros" and cfg.layout.n_layers > 1:
+        if any(e.init == "zeros" for e in ests) and cfg.layout.n_layers > 1:
             warnings.warn(
                 "init='zeros' makes every hidden unit compute the same function and "
                 "receive the same gradient, so they stay identical and the network "
                 "is no better than one unit per layer. Use init='auto'.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
+        family = ACTIVATIONS[self.activation].family
+        inits = [resolve_init(e.init, family, self.activation) for e in ests]
         # Drawn on the CPU from one generator per model: the same seed gives the
         # same initial weights on every device and in any stack.
         gens = [torch.Generator().manual_seed(s) for s in seeds]
         coefs, intercepts = [], []
         for n_in, n_out in zip(cfg.units[:-1], cfg.units[1:]):
-            coefs.append(torch.stack([init_fn(n_in, n_out, g, dtype) for g in gens]))
+            coefs.append(torch.stack([f(n_in, n_out, g, dtype) for f, g in zip(inits, gens)]))
             intercepts.append(torch.zeros(len(seeds), n_out, dtype=dtype))
         return layout.pack(coefs, intercepts, dtype, device)
 
-    def _fit_stochastic(
-        self, cfg, data, members, params, seeds, first_pass, incremental, n_samples
-    ):
+    def _run_stochastic(self, cfg, data, rows, params, ests, seeds, first_pass, incremental):
         device = params.device
         k = params.shape[0]
-        ctx = build_step_context(cfg, params, device, seeds)
-        optimizer = build_optimizer(cfg, params)
+        ctx = build_step_context(cfg, params, device, seeds, ests)
+        optimizer = build_optimizer(cfg, params, ests)
         state = LoopState(k)
         generators = [torch.Generator().manual_seed(s + 7919) for s in seeds]
         if not first_pass and getattr(self, "_solver_state", None) is not None:
@@ -179,29 +236,27 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 )
             state = saved["loop"]
             generators[0].set_state(torch.as_tensor(saved["generator"]))
+            if ctx.noise is not None:
+                ctx.noise.step = saved["dropout_step"]
+        schedules = [FitConfig.schedule_of(e) for e in ests]
         spec = LoopSpec(
-            batch_size=cfg.batch_size(
-                n_samples if not self.early_stopping else int(members.n_train.max())
-            ),
+            batch_size=cfg.batch_size(int(rows.n_train.max())),
             max_iter=1 if incremental else self.max_iter,
             shuffle=self.shuffle,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
             early_stopping=self.early_stopping and not incremental,
-            schedule=cfg.schedule,
+            schedule=schedules,
             score_kind=self._score_kind(),
-            adaptive=cfg.schedule.is_adaptive,
-            min_lr=getattr(cfg.schedule, "min_lr", 1e-6),
-            plateau_factor=getattr(cfg.schedule, "plateau_factor", 0.2),
             stop_on_loss=self.early_stopping_metric == "loss",
         )
-        lr_init = np.full(k, float(self.learning_rate_init))
+        lr_init = np.array([float(e.learning_rate_init) for e in ests])
         with cpu_threads(device, step_flops(cfg.units, spec.batch_size, k)):
             result = train(
                 ctx,
                 spec,
                 data,
-                members,
+                rows,
                 params,
                 optimizer,
                 lr_init,
@@ -209,22 +264,23 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 generators,
                 on_epoch=self._verbose_printer(k) if self.verbose else None,
             )
-        best = self._select(state, result)
-        self._store_stochastic(cfg, params, state, result, best, optimizer, generators, incremental)
+        return params, state, result, optimizer, generators, ctx.noise
 
-    def _select(self, state, result) -> int:
-        """Index of the model to keep among the ``n_init``.
+    def _select(self, state, result, idx) -> int:
+        """Index of the model to keep among this job's members (its ``n_init`` restarts).
 
         The best validation score with early stopping, else the lowest training loss.
         """
-        if len(state.history) == 1:
-            return 0
-        ok = result.diverged_at == 0
+        idx = np.asarray(idx)
+        if len(idx) == 1:
+            return int(idx[0])
+        ok = result.diverged_at[idx] == 0
         if self.early_stopping:
-            score = np.where(ok, state.best_score, -np.inf)
-            return int(np.argmax(score))
-        loss = np.array([h[-1]["train_loss"] if h else np.inf for h in state.history])
-        return int(np.argmin(np.where(ok, loss, np.inf)))
+            return int(idx[np.argmax(np.where(ok, state.best_score[idx], -np.inf))])
+        loss = np.array(
+            [state.history[i][-1]["train_loss"] if state.history[i] else np.inf for i in idx]
+        )
+        return int(idx[np.argmin(np.where(ok, loss, np.inf))])
 
     def _store_weights(self, cfg, params, k):
         row = params[k : k + 1].detach().cpu()
@@ -232,7 +288,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         self.intercepts_ = [b[0, 0].numpy().copy() for b in cfg.layout.biases(row)]
 
     def _store_stochastic(
-        self, cfg, params, state, result, best, optimizer, generators, incremental
+        self, cfg, params, state, result, optimizer, generators, noise, best, incremental
     ):
         self._store_weights(cfg, params, best)
         history = state.history[best]
@@ -269,11 +325,15 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             },
             "loop": loop_state,
             "generator": generators[best].get_state().numpy(),
+            # the dropout masks continue across partial_fit / warm_start calls
+            "dropout_step": 0 if noise is None else noise.step,
         }
         self._raise_or_warn(result, best, incremental)
 
-    def _store_lbfgs(self, cfg, params, result):
-        best = int(np.argmin(np.where(np.isfinite(result.loss), result.loss, np.inf)))
+    def _store_lbfgs(self, cfg, params, result, idx):
+        idx = np.asarray(idx)
+        loss = result.loss[idx]
+        best = int(idx[np.argmin(np.where(np.isfinite(loss), loss, np.inf))])
         self._store_weights(cfg, params, best)
         self.n_iter_ = int(result.n_iter[best])
         self.t_ = 0

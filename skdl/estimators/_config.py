@@ -16,7 +16,7 @@ import torch
 
 from ..nn.activations import ACTIVATIONS
 from ..nn.losses import LOSSES
-from ..nn.mlp import Layout
+from ..nn.mlp import DropoutNoise, Layout
 from ..optim import OPTIMIZERS, resolve_schedule
 from ..training.steps import StepContext
 
@@ -81,33 +81,40 @@ class FitConfig:
     def from_estimator(cls, est, n_features, n_outputs) -> FitConfig:
         hidden = hidden_sizes(est)
         units = (n_features, *hidden, n_outputs)
-        dropout = est.dropout
-        if np.ndim(dropout) == 0:
-            dropout = (float(dropout),) * len(hidden)
-        else:
-            dropout = tuple(float(d) for d in dropout)
-            if len(dropout) != len(hidden) or any(not 0 <= d < 1 for d in dropout):
-                raise ValueError(
-                    f"dropout={est.dropout!r} must be a float in [0, 1) or one such value "
-                    f"per hidden layer ({len(hidden)} here)."
-                )
-        l1 = {"l1": 1.0, "elasticnet": est.l1_ratio, "l2": 0.0, None: 0.0}[est.penalty]
-        alpha = 0.0 if est.penalty is None else float(est.alpha)
+        dropout = cls.dropout_of(est, len(hidden))
+        alpha_l2, alpha_l1 = penalty_split(est)
         return cls(
             units=units,
             layout=Layout(units),
             loss=est._loss_name(),
             loss_param=float(getattr(est, "huber_delta", 1.0)),
             torch_dtype=torch.float64 if est.dtype == "float64" else torch.float32,
-            schedule=resolve_schedule(
-                est.learning_rate, power_t=est.power_t, decay_rate=est.decay_rate
-            ),
+            schedule=cls.schedule_of(est),
             dropout=dropout,
-            alpha_l2=alpha * (1.0 - l1),
-            alpha_l1=alpha * l1,
+            alpha_l2=alpha_l2,
+            alpha_l1=alpha_l1,
             solver=est.solver,
             est=est,
         )
+
+    @staticmethod
+    def dropout_of(est, n_hidden: int) -> tuple[float, ...]:
+        """One dropout probability per hidden layer."""
+        dropout = est.dropout
+        if np.ndim(dropout) == 0:
+            return (float(dropout),) * n_hidden
+        dropout = tuple(float(d) for d in dropout)
+        if len(dropout) != n_hidden or any(not 0 <= d < 1 for d in dropout):
+            raise ValueError(
+                f"dropout={est.dropout!r} must be a float in [0, 1) or one such value "
+                f"per hidden layer ({n_hidden} here)."
+            )
+        return dropout
+
+    @staticmethod
+    def schedule_of(est):
+        """The schedule object of ``learning_rate`` (with ``power_t``, ``decay_rate``)."""
+        return resolve_schedule(est.learning_rate, power_t=est.power_t, decay_rate=est.decay_rate)
 
     def check_data(self, est, n_samples, incremental) -> None:
         """Rules that involve several parameters or the data."""
@@ -131,25 +138,38 @@ class FitConfig:
         return min(200, n_samples) if bs == "auto" else int(np.clip(bs, 1, n_samples))
 
 
-def _column(value, k, dtype, device):
-    return torch.full((k, 1, 1), float(value), dtype=dtype, device=device)
+def _column(values, dtype, device):
+    return torch.tensor([float(v) for v in values], dtype=dtype, device=device).view(-1, 1, 1)
 
 
-def build_step_context(cfg: FitConfig, params, device, seeds) -> StepContext:
-    """Per-model tensors for the training step (all K models share the estimator's values)."""
-    est, k, dtype = cfg.est, params.shape[0], params.dtype
-    act = ACTIVATIONS[est.activation]
+def penalty_split(est) -> tuple[float, float]:
+    """``(alpha_l2, alpha_l1)`` of one estimator's ``alpha``, ``penalty`` and ``l1_ratio``."""
+    if est.penalty is None:
+        return 0.0, 0.0
+    l1 = {"l1": 1.0, "elasticnet": float(est.l1_ratio), "l2": 0.0}[est.penalty]
+    return float(est.alpha) * (1.0 - l1), float(est.alpha) * l1
+
+
+def build_step_context(cfg: FitConfig, params, device, seeds, ests) -> StepContext:
+    """Per-model tensors for the training step: model ``k`` takes the values of ``ests[k]``."""
+    dtype = params.dtype
+    act = ACTIVATIONS[cfg.est.activation]
     act_param = None
     if act.default_param is not None:
-        value = act.default_param if est.activation_param is None else est.activation_param
-        act_param = _column(value, k, dtype, device)
-    keep = [None if d == 0 else _column(1.0 - d, k, dtype, device) for d in cfg.dropout]
+        values = [
+            act.default_param if e.activation_param is None else e.activation_param for e in ests
+        ]
+        act_param = _column(values, dtype, device)
+    n_hidden = len(cfg.units) - 2
+    drops = np.array([FitConfig.dropout_of(e, n_hidden) for e in ests]).reshape(len(ests), n_hidden)
+    keep = [None if not d.any() else _column(1.0 - d, dtype, device) for d in drops.T]
+    pens = np.array([penalty_split(e) for e in ests]).reshape(len(ests), 2)
     decoupled = cfg.solver == "adamw"
-    alpha_l2 = None if cfg.alpha_l2 == 0 or decoupled else _column(cfg.alpha_l2, k, dtype, device)
-    alpha_l1 = None if cfg.alpha_l1 == 0 else _column(cfg.alpha_l1, k, dtype, device)[:, :, 0]
-    gen = None
+    alpha_l2 = None if not pens[:, 0].any() or decoupled else _column(pens[:, 0], dtype, device)
+    alpha_l1 = None if not pens[:, 1].any() else _column(pens[:, 1], dtype, device)[:, :, 0]
+    noise = None
     if any(kp is not None for kp in keep):
-        gen = torch.Generator(device=device).manual_seed(seeds[0] + 104729)
+        noise = DropoutNoise(torch.tensor(seeds, dtype=torch.int64, device=device).view(-1, 1, 1))
     return StepContext(
         layout=cfg.layout,
         act=act,
@@ -160,26 +180,26 @@ def build_step_context(cfg: FitConfig, params, device, seeds) -> StepContext:
         alpha_l2=alpha_l2,
         alpha_l1=alpha_l1,
         weight_mask=cfg.layout.weight_mask(dtype, device) if alpha_l1 is not None else None,
-        generator=gen,
+        noise=noise,
     )
 
 
-def build_optimizer(cfg: FitConfig, params):
-    """The vectorized optimizer for ``solver`` over the flat ``params``."""
-    est = cfg.est
+def build_optimizer(cfg: FitConfig, params, ests):
+    """The vectorized optimizer for ``solver`` over the flat ``params``, per-model values."""
     name = "adam" if cfg.solver == "amsgrad" else cfg.solver
     hyper = {
-        "momentum": est.momentum,
-        "beta_1": est.beta_1,
-        "beta_2": est.beta_2,
-        "epsilon": est.epsilon,
-        "weight_decay": cfg.alpha_l2,
+        "momentum": [e.momentum for e in ests],
+        "beta_1": [e.beta_1 for e in ests],
+        "beta_2": [e.beta_2 for e in ests],
+        "epsilon": [e.epsilon for e in ests],
+        "weight_decay": [penalty_split(e)[0] for e in ests],
     }
+    hyper = {n: torch.tensor(v, dtype=torch.float64).view(-1, 1) for n, v in hyper.items()}
     mask = cfg.layout.weight_mask(params.dtype, params.device) if name == "adamw" else None
     return OPTIMIZERS[name](
         params,
         hyper,
-        nesterov=bool(est.nesterovs_momentum),
+        nesterov=bool(cfg.est.nesterovs_momentum),
         amsgrad=cfg.solver == "amsgrad",
         decay_mask=mask,
     )

@@ -84,6 +84,44 @@ class Cache:
     masks: list[Tensor | None]  # scaled dropout masks, one per hidden layer
 
 
+def _signed(c: int) -> int:
+    return c - (1 << 64) if c >= 1 << 63 else c
+
+
+_GOLDEN, _MIX1, _MIX2 = (
+    _signed(c) for c in (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB)
+)
+
+
+def _shr(z: Tensor, n: int) -> Tensor:
+    """Logical right shift of int64 (torch shifts arithmetically)."""
+    return (z >> n) & ((1 << (64 - n)) - 1)
+
+
+@dataclass
+class DropoutNoise:
+    """Counter-based uniforms for dropout masks: ``u = splitmix64(seed, step, layer, unit)``.
+
+    A model's masks depend only on its own seed and step count, never on the
+    other models of the stack, so a model trained inside a stack (``n_init``,
+    a fused search) draws exactly the masks it would draw alone, on any device.
+    ``seeds`` is ``[K, 1, 1]`` int64; ``step`` counts training steps.
+    """
+
+    seeds: Tensor
+    step: int = 0
+
+    def uniform(self, layer: int, shape, dtype) -> Tensor:
+        k, b, h = shape
+        unit = torch.arange(b * h, device=self.seeds.device, dtype=torch.int64).view(1, b, h)
+        offset = _signed(((self.step * 64 + layer) * _MIX1) % (1 << 64))
+        z = self.seeds * _MIX2 + offset + unit * _GOLDEN
+        z = (z ^ _shr(z, 30)) * _MIX1
+        z = (z ^ _shr(z, 27)) * _MIX2
+        z = z ^ _shr(z, 31)
+        return _shr(z, 11).to(torch.float64).mul_(2.0**-53).to(dtype)
+
+
 def _linear(a: Tensor, w: Tensor, b: Tensor) -> Tensor:
     return torch.baddbmm(b, a, w)
 
@@ -112,7 +150,7 @@ def forward_train(
     act: Activation,
     act_param: Tensor | None,
     keep: list[Tensor | None],
-    generator: torch.Generator | None,
+    noise: DropoutNoise | None,
 ) -> tuple[Tensor, Cache]:
     """Training forward pass: raw outputs and the cache for :func:`backward`.
 
@@ -133,7 +171,7 @@ def forward_train(
         cache.post.append(h)
         mask = None
         if keep[i] is not None:
-            u = torch.rand(h.shape, generator=generator, dtype=h.dtype, device=h.device)
+            u = noise.uniform(i, h.shape, h.dtype)
             mask = (u < keep[i]).to(h.dtype).div_(keep[i])
             h = h * mask
         cache.masks.append(mask)

@@ -103,9 +103,7 @@ class Optimizer:
         self.params = params
         self.nesterov = nesterov
         self.amsgrad = amsgrad
-        self._scalars = torch.empty(
-            0, dtype=_scalar_dtype(params), device=params.device
-        )
+        self._scalars = torch.empty(0, dtype=_scalar_dtype(params), device=params.device)
         self.hyper = {
             name: _column(hyper[name], name, n_models, self._scalars)
             for name in self.hyperparameters

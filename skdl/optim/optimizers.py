@@ -111,9 +111,7 @@ class AdamW(Adam):
     def _decay(self, lr: Tensor) -> None:
         factor = self._cast(1 - lr * self.hyper["weight_decay"])
         if self.decay_mask is not None:
-            factor = torch.where(
-                self.decay_mask, factor, self._one, out=self._scratch[0]
-            )
+            factor = torch.where(self.decay_mask, factor, self._one, out=self._scratch[0])
         self.params.mul_(factor)
 
 
@@ -149,9 +147,7 @@ class NAdam(Optimizer):
         mu_next = beta_1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * self.momentum_decay))
         mu_product = self.state["mu_product"].mul_(mu)
         _update_moments(self, grad)
-        denom = torch.div(
-            self.state["exp_avg_sq"], self._cast(bias_2), out=self._scratch[0]
-        )
+        denom = torch.div(self.state["exp_avg_sq"], self._cast(bias_2), out=self._scratch[0])
         denom.sqrt_().add_(self._epsilon)
         grad_scale = -lr * (1.0 - mu) / (1.0 - mu_product)
         avg_scale = -lr * mu_next / (1.0 - mu_product * mu_next)
@@ -193,10 +189,7 @@ class RAdam(Optimizer):
         rho_inf = self._rho_inf
         rho_t = rho_inf - 2 * step * beta_2_power / bias_2
         rect = (
-            (rho_t - 4)
-            * (rho_t - 2)
-            * rho_inf
-            / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+            (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
         ) ** 0.5
         rectified = rho_t > 5.0
         rect = torch.where(rectified, rect, 1.0)
@@ -204,9 +197,7 @@ class RAdam(Optimizer):
         adaptive.add_(self._epsilon)
         torch.div(self._cast(bias_2**0.5), adaptive, out=adaptive)
         adaptive.masked_fill_(~rectified, 1.0)
-        update = torch.div(
-            self.state["exp_avg"], self._cast(bias_1), out=self._scratch[1]
-        )
+        update = torch.div(self.state["exp_avg"], self._cast(bias_1), out=self._scratch[1])
         update.mul_(self._cast(lr)).mul_(adaptive).mul_(self._cast(rect))
         self.params.sub_(update)
 
@@ -357,6 +348,5 @@ def _update_moments(opt: Optimizer, grad: Tensor) -> None:
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
-    cls.name: cls
-    for cls in (SGD, Adam, AdamW, NAdam, RAdam, RMSprop, Adagrad, Adadelta, Adamax)
+    cls.name: cls for cls in (SGD, Adam, AdamW, NAdam, RAdam, RMSprop, Adagrad, Adadelta, Adamax)
 }

@@ -49,9 +49,7 @@ class Schedule:
         """Invalid parameters as (name, value, expected) triples."""
         return []
 
-    def __call__(
-        self, epoch: int | np.ndarray, n_samples_per_epoch: int = 1
-    ) -> float | np.ndarray:
+    def __call__(self, epoch: int | np.ndarray, n_samples_per_epoch: int = 1) -> float | np.ndarray:
         """Return the learning-rate multiplier at ``epoch``.
 
         Parameters
@@ -68,9 +66,7 @@ class Schedule:
         """
         t = np.asarray(epoch, dtype=float)
         if np.any(t < 0):
-            raise ValueError(
-                f"epoch must be non-negative (0 is the first epoch). Got {epoch!r}."
-            )
+            raise ValueError(f"epoch must be non-negative (0 is the first epoch). Got {epoch!r}.")
         warmup = self.warmup_epochs
         base = self._factor(np.maximum(t - warmup, 0.0), n_samples_per_epoch)
         factor = np.where(t < warmup, (t + 1) / (warmup + 1), base)
@@ -146,9 +142,7 @@ class Schedule:
         return self
 
     def __repr__(self) -> str:
-        defaults = {
-            p.name: p.default for p in inspect.signature(type(self)).parameters.values()
-        }
+        defaults = {p.name: p.default for p in inspect.signature(type(self)).parameters.values()}
         changed = [
             f"{name}={value!r}"
             for name, value in self.get_params().items()
@@ -299,9 +293,9 @@ class StepSchedule(Schedule):
         return self.decay_rate ** np.floor(t / self.step_size)
 
     def _check_params(self) -> list[tuple[str, Any, str]]:
-        return _check_range(
-            "decay_rate", self.decay_rate, 0.0, 1.0, closed="right"
-        ) + _check_int("step_size", self.step_size, 1)
+        return _check_range("decay_rate", self.decay_rate, 0.0, 1.0, closed="right") + _check_int(
+            "step_size", self.step_size, 1
+        )
 
 
 class CosineSchedule(Schedule):
@@ -340,9 +334,9 @@ class CosineSchedule(Schedule):
         return eta_min + (1.0 - eta_min) * (1.0 + np.cos(np.pi * progress)) / 2.0
 
     def _check_params(self) -> list[tuple[str, Any, str]]:
-        return _check_range(
-            "eta_min_ratio", self.eta_min_ratio, 0.0, 1.0
-        ) + _check_range("t_max", self.t_max, 0.0, math.inf, closed="neither")
+        return _check_range("eta_min_ratio", self.eta_min_ratio, 0.0, 1.0) + _check_range(
+            "t_max", self.t_max, 0.0, math.inf, closed="neither"
+        )
 
 
 class AdaptiveSchedule(Schedule):
@@ -442,9 +436,7 @@ def _check_range(
         below = value <= high if right_closed else value < high
         if above and below:
             return []
-    interval = (
-        f"{'[' if left_closed else '('}{low}, {high}{']' if right_closed else ')'}"
-    )
+    interval = f"{'[' if left_closed else '('}{low}, {high}{']' if right_closed else ')'}"
     return [(name, value, f"a float in the range {interval}")]
 
 

@@ -24,32 +24,32 @@ class LbfgsResult:
     curves: list
 
 
-def _loss_and_grad(ctx, data, rows, flat_np, params_row):
+def _loss_and_grad(ctx, data, rows, flat_np, params_row, i):
     params_row.copy_(torch.from_numpy(flat_np).view_as(params_row))
     lay = ctx.layout
     weights, biases = lay.weights(params_row), lay.biases(params_row)
     x, y, w = data.X[rows][None], data.Y[rows][None], data.w[rows][None]
-    z, cache = forward_train(
-        weights, biases, x, ctx.act, ctx.act_param, [None] * len(ctx.keep), None
-    )
+    act_param = None if ctx.act_param is None else ctx.act_param[i : i + 1]
+    z, cache = forward_train(weights, biases, x, ctx.act, act_param, [None] * len(ctx.keep), None)
     value, dz = ctx.loss.value_and_grad(z, y, ctx.loss_param)
     s = w.sum()
     dz.mul_((w / s).unsqueeze(-1))
     grad = torch.zeros_like(params_row)
-    l2 = None if ctx.alpha_l2 is None else ctx.alpha_l2[:1] / s
-    backward(weights, lay.weights(grad), lay.biases(grad), cache, dz, ctx.act, ctx.act_param, l2)
+    l2 = None if ctx.alpha_l2 is None else ctx.alpha_l2[i : i + 1] / s
+    backward(weights, lay.weights(grad), lay.biases(grad), cache, dz, ctx.act, act_param, l2)
     loss = (value * w).sum() / s
     if ctx.alpha_l2 is not None:
-        loss = loss + penalty_l2(ctx, params_row) / s
+        loss = loss + penalty_l2(ctx, params_row, i) / s
     return float(loss), grad.view(-1).double().cpu().numpy()
 
 
-def penalty_l2(ctx, params_row):
-    return sum(0.5 * ctx.alpha_l2[0, 0, 0] * (w * w).sum() for w in ctx.layout.weights(params_row))
+def penalty_l2(ctx, params_row, i):
+    alpha = ctx.alpha_l2[i, 0, 0]
+    return sum(0.5 * alpha * (w * w).sum() for w in ctx.layout.weights(params_row))
 
 
-def _objective(flat_np, ctx, data, rows, row):
-    return _loss_and_grad(ctx, data, rows, flat_np, row)
+def _objective(flat_np, ctx, data, rows, row, i):
+    return _loss_and_grad(ctx, data, rows, flat_np, row, i)
 
 
 def curve_recorder(curve: list):
@@ -78,7 +78,7 @@ def fit(cfg, ctx, data, members, params) -> LbfgsResult:
         opt = scipy.optimize.minimize(
             _objective,
             params[i].double().cpu().numpy(),
-            args=(ctx, data, rows, row),
+            args=(ctx, data, rows, row, i),
             method="L-BFGS-B",
             jac=True,
             options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},

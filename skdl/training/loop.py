@@ -30,11 +30,8 @@ class LoopSpec:
     tol: float
     n_iter_no_change: float
     early_stopping: bool
-    schedule: object
+    schedule: list  # one schedule object per model
     score_kind: str
-    adaptive: bool = False
-    min_lr: float = 1e-6
-    plateau_factor: float = 0.2
     stop_on_loss: bool = False  # early stopping monitors the validation loss, not the score
 
 
@@ -74,11 +71,11 @@ class LoopResult:
 
 
 def _learning_rates(spec, state, lr_init, n_train, epoch):
-    factor = spec.schedule(epoch, n_samples_per_epoch=n_train)
+    factor = [s(epoch, n_samples_per_epoch=n) for s, n in zip(spec.schedule, n_train)]
     return lr_init * np.asarray(factor, dtype=np.float64) * state.lr_factor
 
 
-def _update_stopping(spec, state, loss, score, active):
+def _update_stopping(spec, state, loss, score, active, lr_init):
     """Apply scikit-learn's no-improvement rule; returns (stop, improved_score) masks."""
     if spec.early_stopping:
         worse = score < state.best_score + spec.tol
@@ -90,14 +87,17 @@ def _update_stopping(spec, state, loss, score, active):
         state.best_loss = np.where(active, np.minimum(loss, state.best_loss), state.best_loss)
     state.no_improve = np.where(active, np.where(worse, state.no_improve + 1, 0), state.no_improve)
     plateau = active & (state.no_improve > spec.n_iter_no_change)
-    if not spec.adaptive:
+    adaptive = np.array([s.is_adaptive for s in spec.schedule])
+    if not adaptive.any():
         return plateau, improved
     # scikit-learn's 'adaptive': divide the learning rate by 5 on a plateau, stop
     # once it is already at or below 1e-6.
+    min_lr = np.array([getattr(s, "min_lr", 0.0) for s in spec.schedule])
+    factor = np.array([getattr(s, "plateau_factor", 1.0) for s in spec.schedule])
     lr_now = state.lr_factor
-    stop = plateau & (lr_now * state._lr_init <= spec.min_lr)
+    stop = plateau & (~adaptive | (lr_now * lr_init <= min_lr))
     shrink = plateau & ~stop
-    state.lr_factor = np.where(shrink, lr_now * spec.plateau_factor, lr_now)
+    state.lr_factor = np.where(shrink, lr_now * factor, lr_now)
     state.no_improve = np.where(shrink, 0, state.no_improve)
     return stop, improved
 
@@ -116,7 +116,6 @@ def train(
 ) -> LoopResult:
     """Train the stack in place for up to ``spec.max_iter`` epochs."""
     k, device, dtype = params.shape[0], params.device, params.dtype
-    state._lr_init = lr_init
     grad = torch.zeros_like(params)
     val = None
     if spec.early_stopping or members.val is not None:
@@ -166,7 +165,7 @@ def train(
                 frozen[i] = last_good[i]
             active &= finite
             monitored = -val_loss if spec.stop_on_loss and val_loss is not None else val_score
-            stop, improved = _update_stopping(spec, state, loss, monitored, active)
+            stop, improved = _update_stopping(spec, state, loss, monitored, active, lr_init)
             for i in np.flatnonzero(active):
                 state.history[i].append(
                     {

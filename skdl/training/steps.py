@@ -13,7 +13,7 @@ from torch import Tensor
 
 from ..nn.activations import Activation
 from ..nn.losses import Loss
-from ..nn.mlp import Layout, backward, forward, forward_train
+from ..nn.mlp import DropoutNoise, Layout, backward, forward, forward_train
 
 
 @dataclass
@@ -29,7 +29,7 @@ class StepContext:
     alpha_l2: Tensor | None  # [K, 1, 1]
     alpha_l1: Tensor | None  # [K, 1]
     weight_mask: Tensor | None  # [1, P], for the L1 proximal step
-    generator: torch.Generator | None  # dropout masks
+    noise: DropoutNoise | None  # dropout masks
 
 
 def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> None:
@@ -40,7 +40,9 @@ def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> N
     per-row losses, scaled as scikit-learn does (``batch_loss * batch_len``).
     """
     weights, biases = ctx.layout.weights(params), ctx.layout.biases(params)
-    z, cache = forward_train(weights, biases, x, ctx.act, ctx.act_param, ctx.keep, ctx.generator)
+    z, cache = forward_train(weights, biases, x, ctx.act, ctx.act_param, ctx.keep, ctx.noise)
+    if ctx.noise is not None:
+        ctx.noise.step += 1
     value, dz = ctx.loss.value_and_grad(z, y, ctx.loss_param)
     n_rows = x.shape[1]
     if w is None:
