@@ -69,3 +69,27 @@ REGRESSOR_CONSTRAINTS = {
     "loss": [StrOptions(set(REGRESSION_LOSSES))],
     "huber_delta": [Interval(Real, 0, None, closed="neither")],
 }
+
+PER_MODEL_PARAMS = frozenset(
+    {
+        "learning_rate_init",
+        "alpha",
+        "penalty",
+        "l1_ratio",
+        "momentum",
+        "beta_1",
+        "beta_2",
+        "epsilon",
+        "dropout",
+        "activation_param",
+        "random_state",
+        "init",
+        "n_init",
+        "learning_rate",
+        "power_t",
+        "decay_rate",
+        "validation_fraction",
+    }
+)
+"""Parameters that may differ between the models of one stack (``BaseMLP._fit_many``).
+Every other parameter is structural: jobs trained together must share it."""
