@@ -78,8 +78,11 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
     def _fit(self, X, y, sample_weight=None, incremental=False):
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y, w, cfg = self._prepare(X, y, sample_weight, incremental, first_pass)
-        if not first_pass and self.coefs_[0].shape[0] != X.shape[1]:
-            raise ValueError("X has a different number of features than the fitted model.")
+        if not first_pass and Y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {Y.shape[1]} outputs but the model was fitted with {self.n_outputs_}. "
+                "Fit from scratch (warm_start=False) to change the number of outputs."
+            )
         n_init = 1 if not first_pass else self.n_init
         members = [
             (self, seed, np.arange(X.shape[0])) for seed in _seeds(self.random_state, n_init)
@@ -301,7 +304,11 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         self.validation_loss_curve_ = vals if vals else None
         if self.early_stopping and not incremental:
             self.validation_scores_ = [r["val_score"] for r in self.history_]
-            self.best_validation_score_ = float(state.best_score[best])
+            if self.early_stopping_metric == "loss":
+                best_rec = min(self.history_, key=lambda r: r["val_loss"])
+            else:
+                best_rec = max(self.history_, key=lambda r: r["val_score"])
+            self.best_validation_score_ = float(best_rec["val_score"])
             self.best_loss_ = None
         else:
             self.validation_scores_ = None

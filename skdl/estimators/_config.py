@@ -179,7 +179,9 @@ def build_step_context(cfg: FitConfig, params, device, seeds, ests) -> StepConte
         keep=keep,
         alpha_l2=alpha_l2,
         alpha_l1=alpha_l1,
-        weight_mask=cfg.layout.weight_mask(dtype, device) if alpha_l1 is not None else None,
+        weight_mask=None
+        if alpha_l1 is None and alpha_l2 is None
+        else cfg.layout.weight_mask(dtype, device),
         noise=noise,
     )
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .data import DeviceData, Members
-from .steps import ValSet, evaluate, penalty, train_step
+from .steps import ValSet, evaluate, train_step
 
 
 @dataclass
@@ -148,9 +148,7 @@ def train(
                 train_step(
                     ctx, params, grad, optimizer, data.X[rows], data.Y[rows], wb, lr, mask, loss_acc
                 )
-            n_batches = np.ceil(n_train / bs)
-            pen = penalty(ctx, params).cpu().numpy() * n_batches / n_train
-            loss = loss_acc.cpu().numpy() / n_train + pen
+            loss = loss_acc.cpu().numpy() / n_train
             val_loss = val_score = None
             if val is not None:
                 vl, vs = evaluate(ctx, params, data, val)

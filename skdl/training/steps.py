@@ -45,15 +45,20 @@ def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> N
         ctx.noise.step += 1
     value, dz = ctx.loss.value_and_grad(z, y, ctx.loss_param)
     n_rows = x.shape[1]
+    # scikit-learn adds penalty / batch_weight to each batch loss, at the weights
+    # before the update; times batch_len that is the penalty itself when unweighted
+    pen = None if ctx.weight_mask is None else penalty(ctx, params)
     if w is None:
         scale = 1.0 / n_rows
-        loss_acc.add_(value.sum(1))
+        loss_acc.add_(value.sum(1) if pen is None else value.sum(1) + pen)
         dz.mul_(scale)
         l2 = None if ctx.alpha_l2 is None else ctx.alpha_l2 * scale
     else:
         s = w.sum(1, keepdim=True).clamp_min_(torch.finfo(w.dtype).tiny)  # [K, 1]
         ws = w / s
         loss_acc.add_((value * ws).sum(1) * n_rows)
+        if pen is not None:
+            loss_acc.add_(pen * (n_rows / s.view(-1)))
         dz.mul_(ws.unsqueeze(-1))
         scale = (1.0 / s).unsqueeze(-1)
         l2 = None if ctx.alpha_l2 is None else ctx.alpha_l2 * scale
@@ -83,13 +88,16 @@ def _l1_proximal(params, lr, alpha_l1, scale, weight_mask):
 
 
 def penalty(ctx, params) -> Tensor:
-    """Per-model penalty ``0.5*a2*||W||^2 + a1*||W||_1`` over weights only, ``[K]``."""
-    total = torch.zeros(params.shape[0], dtype=params.dtype, device=params.device)
-    for w in ctx.layout.weights(params):
-        if ctx.alpha_l2 is not None:
-            total += 0.5 * ctx.alpha_l2.view(-1) * (w * w).sum((1, 2))
-        if ctx.alpha_l1 is not None:
-            total += ctx.alpha_l1.view(-1) * w.abs().sum((1, 2))
+    """Per-model penalty ``0.5*a2*||W||^2 + a1*||W||_1`` over weights only, ``[K]``.
+
+    One matrix-vector product with the 0/1 weight mask per term, whatever the depth.
+    """
+    col = ctx.weight_mask.T  # [P, 1]
+    total = 0.0
+    if ctx.alpha_l2 is not None:
+        total = torch.mm(params * params, col).view(-1) * ctx.alpha_l2.view(-1) * 0.5
+    if ctx.alpha_l1 is not None:
+        total = total + torch.mm(params.abs(), col).view(-1) * ctx.alpha_l1.view(-1)
     return total
 
 
