@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -64,7 +65,9 @@ def _run_once(code: str) -> dict:
     use_time = os.access(GNU_TIME, os.X_OK)
     cmd = ([GNU_TIME, "-v"] if use_time else []) + [sys.executable, "-c", code]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    # A neutral cwd: `python -c` puts cwd first on sys.path, and a script imports
+    # the installed package, not a source checkout that happens to be the cwd.
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tempfile.gettempdir())
     wall = time.perf_counter() - t0
     if proc.returncode:
         lines = [ln for ln in proc.stderr.splitlines() if "Command exited" not in ln]
