@@ -14,7 +14,8 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The optimizer. Stochastic solvers follow ``torch.optim``'s algorithms;
         'lbfgs' is full-batch L-BFGS (scipy), as in scikit-learn. 'rmsprop'
         and 'adadelta' use ``beta_2`` as their smoothing constant; 'adamw'
-        applies ``alpha`` as decoupled weight decay.
+        applies ``alpha`` (its L2 part) as decoupled weight decay,
+        ``w -= lr * alpha * w``, not scaled by the batch and not part of ``loss_``.
 
     alpha : float, default=0.0001
         Strength of the penalty on the weights (never the biases), scaled as
@@ -111,7 +112,9 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
 
     penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
         The penalty on the weights. 'l1' is applied by soft-thresholding after
-        each step, so weights reach exact zeros.
+        each step (threshold ``lr * alpha / batch_weight``), so weights reach
+        exact zeros; with adaptive solvers (Adam) that threshold is small next
+        to the step, so L1 needs a larger ``alpha`` than with 'sgd'.
 
     l1_ratio : float, default=0.15
         Share of L1 in 'elasticnet': ``alpha * (l1_ratio * ||W||_1 +
