@@ -26,6 +26,7 @@ from ..nn.losses import LOSSES
 from ..nn.mlp import forward
 from ..training import lbfgs
 from ..training.data import DeviceData, Members
+from ..training.history import History
 from ..training.loop import LoopSpec, LoopState, train
 from ..training.threads import cpu_threads, step_flops
 from ._config import FitConfig, build_optimizer, build_step_context, resolve_device
@@ -295,7 +296,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
     ):
         self._store_weights(cfg, params, best)
         history = state.history[best]
-        self.history_ = list(history)
+        self.history_ = History(history)
         self.n_iter_ = int(result.n_iter[best])
         self.t_ = int(state.t)
         self.loss_curve_ = [r["train_loss"] for r in self.history_]
@@ -346,7 +347,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         self.t_ = 0
         self.loss_ = float(result.loss[best])
         self.loss_curve_ = list(result.curves[best])
-        self.history_ = [
+        self.history_ = History(
             {
                 "epoch": i + 1,
                 "train_loss": v,
@@ -356,7 +357,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 "seconds": None,
             }
             for i, v in enumerate(self.loss_curve_)
-        ]
+        )
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else self.loss_
         self.validation_scores_ = None
         self.best_validation_score_ = None

@@ -162,9 +162,10 @@ loss_ : float
     best_validation_score_ : float or None
         The best validation score, with early stopping.
 
-    history_ : list of dict
+    history_ : History (a list of dict)
         One record per epoch: 'epoch', 'train_loss', 'val_loss',
-        'val_score', 'learning_rate', 'seconds'.
+        'val_score', 'learning_rate', 'seconds'; ``history_.column(name)``
+        gives an array, ``history_.to_frame()`` a pandas DataFrame.
 
     t_ : int
         Number of training rows seen.
