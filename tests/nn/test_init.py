@@ -1,0 +1,174 @@
+"""Weight initialisers: variances against their formulas, orthogonality, the
+'auto' rule, and what init='zeros' does to a network (it stays symmetric)."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+from skdl import MLPClassifier, MLPRegressor
+from skdl.nn.init import INITIALIZERS, resolve_init, sklearn_logistic
+
+FAN_IN, FAN_OUT = 512, 256  # not square, so fan_in and fan_out cannot be swapped
+
+VARIANCE = {
+    "he_normal": 2.0 / FAN_IN,
+    "he_uniform": 2.0 / FAN_IN,
+    "xavier_normal": 2.0 / (FAN_IN + FAN_OUT),
+    "xavier_uniform": 2.0 / (FAN_IN + FAN_OUT),
+    "lecun_normal": 1.0 / FAN_IN,
+    "sklearn": 2.0 / (FAN_IN + FAN_OUT),  # U(-b, b), b = sqrt(6 / (in + out))
+    "orthogonal": 1.0 / FAN_IN,  # FAN_OUT orthonormal columns of length FAN_IN
+    "zeros": 0.0,
+}
+UNIFORM_BOUND = {
+    "he_uniform": math.sqrt(6.0 / FAN_IN),
+    "xavier_uniform": math.sqrt(6.0 / (FAN_IN + FAN_OUT)),
+    "sklearn": math.sqrt(6.0 / (FAN_IN + FAN_OUT)),
+}
+
+
+def _draw(init, fan_in=FAN_IN, fan_out=FAN_OUT, seed=0, dtype=torch.float64):
+    return init(fan_in, fan_out, torch.Generator().manual_seed(seed), dtype)
+
+
+def test_every_initializer_has_a_variance():
+    assert set(INITIALIZERS) == set(VARIANCE)
+
+
+@pytest.mark.parametrize("name", sorted(INITIALIZERS))
+def test_variance_matches_formula(name):
+    w = _draw(INITIALIZERS[name])
+    assert w.shape == (FAN_IN, FAN_OUT)
+    assert w.dtype == torch.float64
+    w = w.numpy()
+    if VARIANCE[name] == 0:
+        assert not w.any()
+        return
+    assert w.var() == pytest.approx(VARIANCE[name], rel=0.1)
+    assert abs(w.mean()) < 0.1 * math.sqrt(VARIANCE[name])
+    if name in UNIFORM_BOUND:
+        bound = UNIFORM_BOUND[name]
+        assert np.abs(w).max() <= bound
+        assert np.abs(w).max() > 0.99 * bound
+
+
+@pytest.mark.parametrize("name", sorted(INITIALIZERS))
+def test_dtype_and_determinism(name):
+    a = _draw(INITIALIZERS[name], 7, 5, seed=3, dtype=torch.float32)
+    b = _draw(INITIALIZERS[name], 7, 5, seed=3, dtype=torch.float32)
+    assert a.dtype == torch.float32 and a.shape == (7, 5)
+    assert torch.equal(a, b)
+    if name != "zeros":
+        assert not torch.equal(a, _draw(INITIALIZERS[name], 7, 5, seed=4, dtype=torch.float32))
+
+
+@pytest.mark.parametrize("shape", [(512, 512), (64, 16), (16, 64)])
+def test_orthogonal(shape):
+    fan_in, fan_out = shape
+    w = _draw(INITIALIZERS["orthogonal"], fan_in, fan_out).numpy()
+    assert w.shape == shape
+    if fan_in >= fan_out:
+        np.testing.assert_allclose(w.T @ w, np.eye(fan_out), atol=1e-12)
+    else:
+        np.testing.assert_allclose(w @ w.T, np.eye(fan_in), atol=1e-12)
+
+
+def test_sklearn_logistic_bound():
+    w = _draw(sklearn_logistic).numpy()
+    bound = math.sqrt(2.0 / (FAN_IN + FAN_OUT))
+    assert np.abs(w).max() <= bound
+    assert w.var() == pytest.approx(bound**2 / 3, rel=0.1)
+
+
+@pytest.mark.parametrize(
+    "activation, expected",
+    [
+        ("relu", "he_normal"),
+        ("leaky_relu", "he_normal"),
+        ("elu", "he_normal"),
+        ("gelu", "he_normal"),
+        ("silu", "he_normal"),
+        ("softplus", "he_normal"),
+        ("tanh", "lecun_normal"),
+        ("logistic", "lecun_normal"),
+        ("identity", "lecun_normal"),
+        ("selu", "lecun_normal"),
+    ],
+)
+def test_auto_rule(activation, expected):
+    from skdl.nn.activations import ACTIVATIONS
+
+    family = ACTIVATIONS[activation].family
+    assert resolve_init("auto", family, activation) is INITIALIZERS[expected]
+
+
+def test_sklearn_init_uses_the_logistic_factor():
+    assert resolve_init("sklearn", "glorot", "logistic") is sklearn_logistic
+    assert resolve_init("sklearn", "glorot", "tanh") is INITIALIZERS["sklearn"]
+
+
+@pytest.mark.parametrize("activation, init", [("relu", "he_normal"), ("tanh", "lecun_normal")])
+def test_estimator_draws_initial_weights_from_its_seed(activation, init):
+    # A learning rate of 1e-300 leaves the weights at their initial values in
+    # float64: the fitted coefs_ are what init='auto' drew from the seed.
+    X = np.random.RandomState(0).randn(20, 3)
+    y = X[:, 0]
+    reg = MLPRegressor(
+        hidden_layer_sizes=(4, 2),
+        activation=activation,
+        solver="sgd",
+        momentum=0,
+        learning_rate_init=1e-300,
+        max_iter=1,
+        random_state=5,
+        dtype="float64",
+        device="cpu",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    gen = torch.Generator().manual_seed(5)
+    for coef, (n_in, n_out) in zip(reg.coefs_, [(3, 4), (4, 2), (2, 1)]):
+        expected = INITIALIZERS[init](n_in, n_out, gen, torch.float64).numpy()
+        np.testing.assert_array_equal(coef, expected)
+
+
+def test_zeros_warns_and_hidden_units_stay_identical():
+    # With the logistic activation every hidden unit outputs 0.5, so the weights
+    # do move, but every unit gets the same gradient and they never break symmetry.
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 3)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    clf = MLPClassifier(
+        hidden_layer_sizes=(4,),
+        activation="logistic",
+        init="zeros",
+        solver="sgd",
+        learning_rate_init=0.5,
+        max_iter=20,
+        random_state=0,
+        dtype="float64",
+        device="cpu",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.warns(UserWarning, match="init='zeros'"):
+            clf.fit(X, y)
+    w1, w2 = clf.coefs_
+    assert np.abs(w1).max() > 1e-3  # training moved the weights ...
+    np.testing.assert_array_equal(w1, np.repeat(w1[:, :1], 4, axis=1))  # ... all alike
+    np.testing.assert_array_equal(clf.intercepts_[0], np.repeat(clf.intercepts_[0][0], 4))
+    np.testing.assert_array_equal(w2, np.repeat(w2[:1], 4, axis=0))
+
+
+def test_zeros_without_hidden_layer_does_not_warn():
+    X = np.random.RandomState(0).randn(20, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        MLPRegressor(hidden_layer_sizes=(), init="zeros", solver="lbfgs", device="cpu").fit(
+            X, X[:, 0]
+        )
