@@ -99,7 +99,9 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         cfg = FitConfig.from_estimator(self, n_features=X.shape[1], n_outputs=Y.shape[1])
         cfg.check_data(self, n_samples=X.shape[0], incremental=incremental)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
         w = self._row_weights(Y, sample_weight)
         w = np.ones(X.shape[0]) if w is None else np.asarray(w, dtype=np.float64)
         return X, Y, w, cfg

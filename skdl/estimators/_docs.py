@@ -50,7 +50,8 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the shuffling, dropout and the validation split.
         With an int ``r`` and ``n_init=k`` the models use ``r, r+1, ...,
-        r+k-1``. The global torch and numpy generators are never touched.
+        r+k-1``. The global torch generator is never touched; with None the
+        seeds are drawn from numpy's global generator, as scikit-learn does.
 
     tol : float, default=1e-4
         Tolerance of the no-improvement stopping rule (and ``gtol`` of 'lbfgs').

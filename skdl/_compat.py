@@ -1,0 +1,31 @@
+"""The only importer of scikit-learn's private helpers.
+
+skdl relies on a few of scikit-learn's internals where re-implementing them
+would mean drifting from scikit-learn's exact behaviour (the search's
+evaluation of one candidate on one split, its failure reporting). They are
+imported here, once, so a scikit-learn upgrade that moves one breaks in one
+place. The searches also call private methods that they inherit from
+:class:`sklearn.model_selection.GridSearchCV` (``_get_scorers``,
+``_get_routed_params_for_fit``, ``_format_results``, ``_select_best_index``);
+those need no import.
+"""
+
+from sklearn.base import _fit_context
+from sklearn.metrics._scorer import _MultimetricScorer
+from sklearn.model_selection._validation import (
+    _fit_and_score,
+    _insert_error_scores,
+    _warn_or_raise_about_fit_failures,
+)
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import _check_method_params
+
+__all__ = [
+    "_MultimetricScorer",
+    "_check_method_params",
+    "_fit_and_score",
+    "_fit_context",
+    "_insert_error_scores",
+    "_safe_indexing",
+    "_warn_or_raise_about_fit_failures",
+]
