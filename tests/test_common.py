@@ -2,6 +2,7 @@
 
 import pytest
 from sklearn.utils.estimator_checks import (
+    check_param_validation,
     check_sample_weight_equivalence_on_dense_data,
     check_sample_weight_equivalence_on_sparse_data,
     parametrize_with_checks,
@@ -39,3 +40,9 @@ def test_sklearn_compatible(estimator, check):
 )
 def test_sample_weight_equivalence_float64(Estimator, check):
     check(Estimator.__name__, Estimator(device="cpu", dtype="float64"))
+
+
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_param_validation(Estimator):
+    # every constructor parameter has a constraint that rejects wrong types/values
+    check_param_validation(Estimator.__name__, Estimator(device="cpu"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 
 from ..nn.activations import ACTIVATIONS
@@ -55,7 +56,7 @@ BASE_CONSTRAINTS: dict = {
     "early_stopping_metric": [StrOptions({"score", "loss"})],
     "decay_rate": [Interval(Real, 0, None, closed="neither"), None],
     "n_init": [Interval(Integral, 1, None, closed="left")],
-    "device": [str, HasMethods(["__str__"])],
+    "device": [str, torch.device],
     "dtype": [StrOptions({"float32", "float64"})],
 }
 
