@@ -73,6 +73,14 @@ def bench_workload(w, libs: list[str], repeats: int, device: str) -> list[list[s
     return rows
 
 
+def _load() -> str:
+    """1/5/15-minute load averages: other work on the machine skews timings."""
+    try:
+        return "/".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="tiny sizes, < 1 minute")
@@ -106,6 +114,7 @@ def main(argv: list[str] | None = None) -> str:
     ]
     print("\n".join(out), flush=True)
     wl = workloads(a.quick)
+    load_start = _load()
     t_start = time.perf_counter()
 
     def section(title: str, body: str) -> None:
@@ -149,7 +158,10 @@ def main(argv: list[str] | None = None) -> str:
             "default threads, raw (unscaled) digits as a script would load them.\n\n"
             + bench_cold(n_runs, epochs),
         )
-    out.append(f"Total benchmark time: {time.perf_counter() - t_start:.0f} s.")
+    out.append(
+        f"Total benchmark time: {time.perf_counter() - t_start:.0f} s; "
+        f"load average at the end: {_load()} (at the start: {load_start})."
+    )
     print(out[-1])
     report = "\n".join(out) + "\n"
     if a.out:
