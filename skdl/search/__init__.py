@@ -1,0 +1,11 @@
+"""Hyperparameter searches that train compatible candidates x folds as one stack.
+
+:class:`GridSearchCV` and :class:`RandomizedSearchCV` are scikit-learn's
+searches (same signature, ``cv_results_``, refit) whose candidates that share
+a network structure train together, each on its own fold, as one batched
+computation.
+"""
+
+from ._search import GridSearchCV, RandomizedSearchCV
+
+__all__ = ["GridSearchCV", "RandomizedSearchCV"]

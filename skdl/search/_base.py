@@ -1,0 +1,209 @@
+"""FusedSearchMixin: scikit-learn's search, with candidates x folds trained as stacks.
+
+The mixin keeps scikit-learn's protocol: ``_run_search`` hands lists of
+candidates to an ``evaluate_candidates`` callback, which returns the results
+so far formatted as ``cv_results_``. Its ``fit`` is scikit-learn's
+``BaseSearchCV.fit`` step for step, with one difference: the callback sorts
+the candidates into groups (:mod:`._plan`) and trains each group's
+candidates x folds as stacks (:mod:`._fused`), one joblib task per group,
+next to scikit-learn's per-fit tasks for whatever cannot fuse. A search that
+cannot fuse at all (a non-skdl estimator, fit parameters other than
+``sample_weight``, scikit-learn callbacks) is scikit-learn's ``fit`` itself.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from sklearn import get_config
+from sklearn.base import clone, is_classifier
+from sklearn.model_selection import check_cv
+from sklearn.pipeline import Pipeline
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import indexable
+
+from .._compat import (
+    _check_method_params,
+    _fit_context,
+    _insert_error_scores,
+    _MultimetricScorer,
+    _warn_or_raise_about_fit_failures,
+)
+from ._fused import Context, run_group, run_single
+from ._plan import final_step, folds_fuse, group_candidates
+
+
+def _object_array(values: list) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+class _Evaluator:
+    """The ``evaluate_candidates`` callback of one fused ``fit``; accumulates its results."""
+
+    def __init__(self, search, estimator, X, y, scorers, routed, parallel):
+        self.search, self.estimator, self.X, self.y = search, estimator, X, y
+        self.routed, self.parallel = routed, parallel
+        self.score_kwargs = dict(
+            scorer=scorers,
+            score_params=routed.scorer.score,
+            return_train_score=search.return_train_score,
+            error_score=search.error_score,
+            verbose=search.verbose,
+        )
+        self.params, self.out, self.curves, self.more = [], [], [], {}
+        self.results = {}
+
+    def __call__(self, candidate_params, cv=None, more_results=None, callback_ctx=None):
+        search = self.search
+        cv = cv or search._checked_cv_orig
+        candidate_params = list(candidate_params)
+        n_splits = search.n_splits_
+        splits = list(cv.split(self.X, self.y, **self.routed.splitter.split))
+        if len(splits) != n_splits:
+            raise ValueError(
+                f"cv.split and cv.get_n_splits return inconsistent results. "
+                f"Expected {n_splits} splits, got {len(splits)}"
+            )
+        out, curves = self._evaluate(candidate_params, splits)
+        if len(out) < 1:
+            raise ValueError(
+                "No fits were performed. Was the CV iterator empty? Were there no candidates?"
+            )
+        _warn_or_raise_about_fit_failures(out, search.error_score)
+        if callable(search.scoring):
+            _insert_error_scores(out, search.error_score)
+        self.params.extend(candidate_params)
+        self.out.extend(out)
+        self.curves.extend(curves)
+        for key, value in (more_results or {}).items():
+            self.more.setdefault(key, []).extend(value)
+        self.results = search._format_results(self.params, n_splits, self.out, self.more)
+        self.results["epoch_curves"] = _object_array(self.curves)
+        return self.results
+
+    def _evaluate(self, candidate_params, splits) -> tuple[list, list]:
+        """Results in scikit-learn's order (candidate-major), and each candidate's curves."""
+        n_candidates, n_splits = len(candidate_params), len(splits)
+        groups, singles = [], list(range(n_candidates))
+        if folds_fuse(self.estimator, self.y, splits):
+            groups, singles = group_candidates(self.estimator, candidate_params)
+        if self.search.verbose > 0:
+            fused = n_splits * sum(len(g.members) for g in groups)
+            print(
+                f"Fitting {n_splits} folds for each of {n_candidates} candidates, "
+                f"totalling {n_candidates * n_splits} fits ({fused} of them in "
+                f"{len(groups)} fused stacks)"
+            )
+        ctx = Context(
+            self.estimator,
+            self.X,
+            self.y,
+            splits,
+            n_candidates,
+            self.routed.estimator.fit,
+            self.score_kwargs,
+        )
+        tasks = [delayed(run_group)(ctx, group) for group in groups]
+        tasks += [
+            delayed(run_single)(ctx, c, candidate_params[c], s)
+            for c in singles
+            for s in range(n_splits)
+        ]
+        out = [None] * (n_candidates * n_splits)
+        curves = [[None] * n_splits for _ in range(n_candidates)]
+        for piece in self.parallel(tasks):
+            for candidate, split, result, curve in piece:
+                out[candidate * n_splits + split] = result
+                curves[candidate][split] = curve
+        return out, curves
+
+
+class FusedSearchMixin:
+    """Fused evaluation for subclasses of scikit-learn's ``BaseSearchCV``."""
+
+    def fit(self, X, y=None, **params):
+        """Run fit with all sets of parameters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training vectors.
+
+        y : array-like of shape (n_samples, n_output) or (n_samples,), default=None
+            Target relative to X for classification or regression.
+
+        **params : dict of str -> object
+            Parameters passed to the ``fit`` method of the estimator, the
+            scorer and the CV splitter, as in scikit-learn. Fit parameters
+            other than ``sample_weight`` (for a bare skdl estimator) make
+            the search run scikit-learn's way, without fusion.
+
+        Returns
+        -------
+        self : object
+            Instance of fitted estimator.
+        """
+        if not self._fuses(params):
+            return super().fit(X, y, **params)
+        return self._fit_fused(X, y, **params)
+
+    def _fuses(self, params) -> bool:
+        """Whether this search may train candidates as stacks (else: sklearn's ``fit``)."""
+        if getattr(self, "_skl_callbacks", None) or final_step(self.estimator) is None:
+            return False
+        allowed = {"groups"}
+        if not isinstance(self.estimator, Pipeline) and not get_config().get(
+            "enable_metadata_routing", False
+        ):
+            allowed.add("sample_weight")
+        return set(params) <= allowed
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def _fit_fused(self, X, y=None, **params):
+        scorers, refit_metric = self._get_scorers()
+        X, y = indexable(X, y)
+        params = _check_method_params(X, params=params)
+        routed = self._get_routed_params_for_fit(params)
+        self._checked_cv_orig = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        if hasattr(self, "_check_input_parameters"):
+            self._check_input_parameters(X=X, y=y, split_params=routed.splitter.split)
+        self.n_splits_ = self._checked_cv_orig.get_n_splits(X, y, **routed.splitter.split)
+        base_estimator = clone(self.estimator)
+        parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
+        evaluate = _Evaluator(self, base_estimator, X, y, scorers, routed, parallel)
+        with parallel:
+            self._run_search(evaluate)
+            first_test_score = evaluate.out[0]["test_scores"]
+            self.multimetric_ = isinstance(first_test_score, dict)
+            if callable(self.scoring) and self.multimetric_:
+                self._check_refit_for_multimetric(first_test_score)
+                refit_metric = self.refit
+        self._select_and_refit(evaluate.results, refit_metric, base_estimator, X, y, routed)
+        self.scorer_ = scorers._scorers if isinstance(scorers, _MultimetricScorer) else scorers
+        self.cv_results_ = evaluate.results
+        return self
+
+    def _select_and_refit(self, results, refit_metric, base_estimator, X, y, routed):
+        """The best candidate and its refitted estimator, as scikit-learn sets them."""
+        if self.refit or not self.multimetric_:
+            self.best_index_ = self._select_best_index(self.refit, refit_metric, results)
+            if not callable(self.refit):
+                self.best_score_ = results[f"mean_test_{refit_metric}"][self.best_index_]
+            self.best_params_ = results["params"][self.best_index_]
+        if not self.refit:
+            return
+        # clone the parameters too: they may be estimators (scikit-learn PR #26786)
+        self.best_estimator_ = clone(base_estimator).set_params(
+            **clone(self.best_params_, safe=False)
+        )
+        start = time.time()
+        if y is not None:
+            self.best_estimator_.fit(X, y, **routed.estimator.fit)
+        else:
+            self.best_estimator_.fit(X, **routed.estimator.fit)
+        self.refit_time_ = time.time() - start
+        if hasattr(self.best_estimator_, "feature_names_in_"):
+            self.feature_names_in_ = self.best_estimator_.feature_names_in_

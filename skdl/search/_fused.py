@@ -1,0 +1,187 @@
+"""Evaluate candidates on CV splits: a group as one stack, or one fit at a time.
+
+Both tasks return ``(candidate, split, result, curve)`` tuples, where
+``result`` is the dict scikit-learn's ``_fit_and_score`` returns, so the
+search formats fused and per-fit results the same way. A fused fit is scored
+by ``_fit_and_score`` itself, through a :class:`~sklearn.frozen.FrozenEstimator`
+(its ``fit`` does nothing): the scorers, score parameters, error handling and
+messages are scikit-learn's. Its ``fit_time`` is the group's wall time divided
+by the number of fits in the group.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
+
+from .._compat import _fit_and_score, _safe_indexing
+from ._plan import Group, final_step
+
+_CURVE_KEYS = ("train_loss", "val_loss", "val_score")
+
+
+@dataclass
+class Context:
+    """What every task of one ``evaluate_candidates`` call shares."""
+
+    estimator: object  # the search's (unfitted) estimator
+    X: object
+    y: object
+    splits: list  # (train, test) index arrays
+    n_candidates: int
+    fit_params: dict
+    score_kwargs: dict  # scorer, score_params, return_train_score, error_score, verbose
+
+
+def epoch_curve(model) -> dict | None:
+    """Per-epoch training loss, validation loss and validation score of a fitted model."""
+    final = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    history = getattr(final, "history_", None)
+    if history is None:
+        return None
+    return {key: [record[key] for record in history] for key in _CURVE_KEYS}
+
+
+def run_single(ctx: Context, candidate: int, params: dict, split: int) -> list[tuple]:
+    """One candidate on one split, scikit-learn's way (``_fit_and_score``)."""
+    train, test = ctx.splits[split]
+    result = _fit_and_score(
+        clone(ctx.estimator),
+        ctx.X,
+        ctx.y,
+        train=train,
+        test=test,
+        parameters=params,
+        fit_params=ctx.fit_params,
+        split_progress=(split, len(ctx.splits)),
+        candidate_progress=(candidate, ctx.n_candidates),
+        return_n_test_samples=True,
+        return_times=True,
+        return_estimator=True,
+        **ctx.score_kwargs,
+    )
+    model = result.pop("estimator", None)
+    curve = epoch_curve(model) if result["fit_error"] is None else None
+    return [(candidate, split, result, curve)]
+
+
+def _score_fitted(ctx: Context, candidate: int, split: int, model, fit_time: float) -> tuple:
+    train, test = ctx.splits[split]
+    result = _fit_and_score(
+        FrozenEstimator(model),
+        ctx.X,
+        ctx.y,
+        train=train,
+        test=test,
+        parameters=None,
+        fit_params=None,
+        split_progress=(split, len(ctx.splits)),
+        candidate_progress=(candidate, ctx.n_candidates),
+        return_n_test_samples=True,
+        return_times=True,
+        **ctx.score_kwargs,
+    )
+    result["fit_time"] = fit_time
+    return candidate, split, result, epoch_curve(model)
+
+
+def run_group(ctx: Context, group: Group) -> list[tuple]:
+    """Every member of ``group`` on every split, trained as stacks, then scored.
+
+    A fit that failed in the stack (a diverged training), or a whole stack
+    that raised, is run again on scikit-learn's path, so it gets exactly
+    scikit-learn's error handling (``error_score``, ``FitFailedWarning``).
+    """
+    pairs = [(member, s) for member in group.members for s in range(len(ctx.splits))]
+    start = time.perf_counter()
+    try:
+        models = _train(ctx, group)
+    except (ValueError, TypeError):
+        models = [None] * len(pairs)
+    fit_time = (time.perf_counter() - start) / len(pairs)
+    out = []
+    for ((candidate, params, _), split), model in zip(pairs, models):
+        if model is None or isinstance(model, Exception):
+            out += run_single(ctx, candidate, params, split)
+        else:
+            out.append(_score_fitted(ctx, candidate, split, model, fit_time))
+    return out
+
+
+def _train(ctx: Context, group: Group) -> list:
+    """Fitted models (or errors) of ``group.members`` x splits, in that order."""
+    name, _ = final_step(ctx.estimator)
+    template = clone(ctx.estimator).set_params(**group.prep_params)
+    final = template if name is None else template.steps[-1][1]
+    final = clone(final).set_params(**group.structural)
+    preps, batches = _design(ctx, template if name is not None else None)
+    models = {}
+    for X, y, rows in batches:
+        jobs = [
+            ((m[0], s), (clone(m[2], safe=False), rows[s])) for m in group.members for s in rows
+        ]
+        sample_weight = ctx.fit_params.get("sample_weight")
+        fitted = final._fit_many(X, y, [job for _, job in jobs], sample_weight=sample_weight)
+        models.update(zip([key for key, _ in jobs], fitted))
+    keys = [(m[0], s) for m in group.members for s in range(len(ctx.splits))]
+    if name is None:
+        return [models[key] for key in keys]
+    return [_assemble(template, preps[s], models[(c, s)]) for c, s in keys]
+
+
+def _design(ctx: Context, pipeline) -> tuple[list, list]:
+    """Fitted preprocessing per split, and the stacks' training data.
+
+    Returns ``(preps, batches)``; each batch is ``(X, y, rows)`` with ``rows``
+    mapping a split to its training rows in that ``X``. A bare estimator (or a
+    pipeline without preprocessing) trains on the search's ``X`` directly.
+    Otherwise each split's preprocessing is fitted once, on its training rows,
+    and the transformed training sets are stacked into one matrix (one batch
+    per output width, should the width depend on the fold).
+    """
+    n_splits = len(ctx.splits)
+    if pipeline is None or len(pipeline.steps) == 1:
+        rows = {s: np.asarray(train) for s, (train, _) in enumerate(ctx.splits)}
+        return [None] * n_splits, [(ctx.X, ctx.y, rows)]
+    preps, parts = [], []
+    for train, _ in ctx.splits:
+        X_train = _safe_indexing(ctx.X, train)
+        y_train = _safe_indexing(ctx.y, train)
+        prep = clone(pipeline[:-1])
+        preps.append(prep)
+        parts.append((prep.fit_transform(X_train, y_train), np.asarray(y_train)))
+    widths = sorted({Xt.shape[1] for Xt, _ in parts})
+    batches = []
+    for width in widths:
+        splits = [s for s in range(n_splits) if parts[s][0].shape[1] == width]
+        offsets = np.cumsum([0] + [parts[s][0].shape[0] for s in splits])
+        rows = {s: np.arange(offsets[i], offsets[i + 1]) for i, s in enumerate(splits)}
+        X = _concat([parts[s][0] for s in splits])
+        y = np.concatenate([parts[s][1] for s in splits])
+        batches.append((X, y, rows))
+    return preps, batches
+
+
+def _concat(blocks):
+    """Stack row blocks of one kind: arrays, sparse matrices or DataFrames."""
+    if all(sp.issparse(b) for b in blocks):
+        return sp.vstack(blocks, format="csr")
+    if all(hasattr(b, "iloc") for b in blocks):
+        import pandas as pd
+
+        return pd.concat(blocks, ignore_index=True)
+    return np.concatenate([np.asarray(b) for b in blocks])
+
+
+def _assemble(template: Pipeline, prep: Pipeline | None, final) -> Pipeline | Exception:
+    """The fitted pipeline: this split's fitted preprocessing, then the fitted final step."""
+    if isinstance(final, Exception):
+        return final
+    steps = ([] if prep is None else list(prep.steps)) + [(template.steps[-1][0], final)]
+    return type(template)(**{**template.get_params(deep=False), "steps": steps})
