@@ -276,6 +276,16 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         y_pred = self._forward(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
+        return self._decode(y_pred)
+
+    def _decode(self, y_pred):
+        # LabelBinarizer.inverse_transform's rule (argmax, or > 0.5 for one output)
+        # without its per-call validation, which dominates single-row latency.
+        kind = self._label_binarizer.y_type_
+        if kind == "multiclass":
+            return self.classes_[np.argmax(y_pred, axis=1)]
+        if kind == "binary":
+            return self.classes_[(y_pred > 0.5).astype(np.intp)]
         return self._label_binarizer.inverse_transform(y_pred)
 
     def predict_proba(self, X):
