@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn import get_config
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
@@ -31,7 +32,7 @@ from .._compat import (
     _warn_or_raise_about_fit_failures,
 )
 from ._fused import Context, run_group, run_single
-from ._plan import final_step, folds_fuse, group_candidates
+from ._plan import final_step, folds_fuse, group_candidates, task_pairs
 
 
 def _object_array(values: list) -> np.ndarray:
@@ -95,7 +96,7 @@ class _Evaluator:
             print(
                 f"Fitting {n_splits} folds for each of {n_candidates} candidates, "
                 f"totalling {n_candidates * n_splits} fits ({fused} of them in "
-                f"{len(groups)} fused stacks)"
+                f"{len(groups)} fused groups)"
             )
         ctx = Context(
             self.estimator,
@@ -106,7 +107,13 @@ class _Evaluator:
             self.routed.estimator.fit,
             self.score_kwargs,
         )
-        tasks = [delayed(run_group)(ctx, group) for group in groups]
+        n_workers = effective_n_jobs(self.search.n_jobs)
+        by_fold = isinstance(self.estimator, Pipeline)
+        tasks = [
+            delayed(run_group)(ctx, group, pairs)
+            for group in groups
+            for pairs in task_pairs(group, n_splits, n_workers, by_fold)
+        ]
         tasks += [
             delayed(run_single)(ctx, c, candidate_params[c], s)
             for c in singles

@@ -139,3 +139,20 @@ def folds_fuse(estimator, y, splits) -> bool:
     y = np.asarray(y)
     n_classes = len(np.unique(y))
     return all(len(np.unique(y[train])) == n_classes for train, _ in splits)
+
+
+def task_pairs(group: Group, n_splits: int, n_workers: int, by_fold: bool) -> list[list]:
+    """Split a group's (member index, split) pairs into ``n_workers`` joblib tasks.
+
+    One task when there is one worker (the biggest stacks). ``by_fold`` keeps
+    every split's pairs in one task, so a pipeline's preprocessing is still
+    fitted once per split.
+    """
+    pairs = [(m, s) for s in range(n_splits) for m in range(len(group.members))]
+    if n_workers <= 1:
+        return [pairs]
+    if by_fold:
+        folds = np.array_split(np.arange(n_splits), min(n_workers, n_splits))
+        return [[(m, s) for m, s in pairs if s in set(f.tolist())] for f in folds]
+    chunks = np.array_split(np.arange(len(pairs)), min(n_workers, len(pairs)))
+    return [[pairs[i] for i in chunk] for chunk in chunks]

@@ -19,8 +19,10 @@ scoring : str, callable, list, tuple or dict, default=None
         of name to callable, or a callable returning a dict.
 
     n_jobs : int, default=None
-        Number of joblib tasks to run in parallel. A fused stack is one task
-        (it trains its fits together); candidates that do not fuse are one
+        Number of joblib tasks to run in parallel. A group of candidates
+        that train together is split into ``n_jobs`` tasks (by folds for a
+        pipeline, so each fold's preprocessing is still fitted once), each
+        training its fits as stacks; candidates that do not fuse are one
         task per fit, as in scikit-learn. ``None`` means 1 unless in a
         :func:`joblib.parallel_config` context; ``-1`` uses all processors.
 
@@ -55,13 +57,14 @@ _ATTRIBUTES = """\
 cv_results_ : dict of numpy (masked) ndarrays
         scikit-learn's keys (``params``, ``param_<name>``, ``mean_test_<scorer>``,
         ``std_test_<scorer>``, ``rank_test_<scorer>``, ``split<i>_test_<scorer>``,
-        the train scores, ``mean_fit_time``...), plus ``epoch_curves``: per
-        candidate, a list with one dict per split mapping 'train_loss',
-        'val_loss' and 'val_score' to their per-epoch values (None where the
-        fit recorded none, e.g. 'val_score' without early stopping; the whole
-        entry is None for a fit that failed or an estimator without
-        ``history_``). A fused fit's ``fit_time`` is its stack's wall time
-        divided by the number of fits in the stack.
+        the train scores, ``mean_fit_time``...), plus ``epoch_curves`` (unless
+        the whole search ran scikit-learn's way, see Notes): per candidate, a
+        list with one dict per split mapping 'train_loss', 'val_loss' and
+        'val_score' to their per-epoch values (None where the fit recorded
+        none, e.g. 'val_score' without early stopping; the whole entry is None
+        for a fit that failed or an estimator without ``history_``). A fused
+        fit's ``fit_time`` is the wall time of the task that trained it
+        divided by the number of fits in that task.
 
     best_estimator_ : estimator
         The estimator refitted on the whole data with the best parameters
@@ -101,19 +104,22 @@ _NOTES = """\
 What fuses: the estimator is an skdl estimator, or a
     :class:`~sklearn.pipeline.Pipeline` whose last step is one. Candidates
     equal in their structural parameters (layer sizes, solver, ``max_iter``,
-    ...) and in their preprocessing parameters form a group; all of a
-    group's candidates x folds train as one stack of models, each on its
-    fold, each with its own per-model hyperparameters (learning rate,
-    ``alpha``, dropout, the Adam betas, ``random_state``...). In a pipeline
+    ...) and in their preprocessing parameters form a group; a group's
+    candidates x folds train together as stacks of models (one stack per
+    joblib task on a GPU, stacks of at most 32 models on the CPU), each
+    model on its own fold with its own per-model hyperparameters (learning
+    rate, ``alpha``, dropout, the Adam betas, ``random_state``...). In a pipeline
     the preprocessing steps are fitted once per fold and per distinct
     preprocessing parameters. Every fit of a stack equals the fit it
     replaces up to floating-point rounding.
 
     What falls back to scikit-learn's per-fit path (same results): a
-    non-skdl estimator, a candidate that replaces the final step or has an
-    invalid value, ``class_weight='balanced'``, a split whose training rows
-    lack a class, fit parameters other than ``sample_weight`` (which also
-    falls back for a pipeline), and scikit-learn callbacks."""
+    candidate that replaces the final step or has an invalid value,
+    ``class_weight='balanced'``, every candidate when a split's training
+    rows lack a class. The whole search runs scikit-learn's own ``fit`` for a
+    non-skdl estimator, fit parameters other than ``sample_weight`` (or any
+    fit parameter with a pipeline or with metadata routing enabled), and
+    scikit-learn callbacks."""
 
 
 class GridSearchCV(FusedSearchMixin, _sk.GridSearchCV):

@@ -26,7 +26,8 @@ from sklearn.preprocessing import StandardScaler
 
 from skdl import MLPClassifier, MLPRegressor
 from skdl.model_selection import GridSearchCV, RandomizedSearchCV
-from skdl.search._plan import group_candidates
+from skdl.search import _fused
+from skdl.search._plan import Group, group_candidates, task_pairs
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -63,7 +64,7 @@ def _assert_same_results(ours, theirs):
 
 def _fused_counts(out: str) -> tuple[int, int]:
     """(fused fits, stacks) from the verbose line of the last evaluation."""
-    fused, stacks = re.findall(r"\((\d+) of them in (\d+) fused stacks\)", out)[-1]
+    fused, stacks = re.findall(r"\((\d+) of them in (\d+) fused groups\)", out)[-1]
     return int(fused), int(stacks)
 
 
@@ -130,6 +131,25 @@ def test_pipeline_preprocessing_fitted_once_per_fold_and_setting(capsys):
     _assert_same_results(search, theirs)
 
 
+def test_small_stacks_and_tasks_split_by_fold(capsys, monkeypatch):
+    monkeypatch.setattr(_fused, "MAX_CPU_STACK", 4)  # 18 fits: stacks of 3 or 4
+    pipe = make_pipeline(CountingScaler(), _clf())
+    grid = {f"mlpclassifier__{k}": v for k, v in GRID.items()}
+    CountingScaler.n_fits = 0
+    _, _, counts = _both(GridSearchCV, pipe, grid, capsys, X=load_iris().data, cv=CV)
+    assert counts == (18, 1)
+    assert CountingScaler.n_fits == 3 + 1 + 19  # ours (folds + refit), then sklearn's
+
+
+def test_task_pairs():
+    group = Group({}, {}, members=[None] * 3)
+    (one,) = task_pairs(group, n_splits=2, n_workers=1, by_fold=False)
+    assert one == [(0, 0), (1, 0), (2, 0), (0, 1), (1, 1), (2, 1)]
+    assert [len(t) for t in task_pairs(group, 2, 4, by_fold=False)] == [2, 2, 1, 1]
+    by_fold = task_pairs(group, n_splits=3, n_workers=2, by_fold=True)
+    assert [sorted({s for _, s in t}) for t in by_fold] == [[0, 1], [2]]
+
+
 def test_regressor_equals_sklearn(capsys):
     Xr, yr = make_regression(n_samples=120, n_features=5, noise=1.0, random_state=0)
     reg = MLPRegressor(
@@ -169,6 +189,22 @@ def test_structural_parameter_makes_several_stacks(capsys):
     assert [len(g.members) for g in groups] == [2, 2, 2] and singles == []
     _, _, counts = _both(GridSearchCV, _clf(), grid, capsys, cv=CV)
     assert counts == (18, 3)
+
+
+@pytest.mark.parametrize(
+    "params, grid",
+    [
+        (
+            {"early_stopping": True, "max_iter": 30, "n_iter_no_change": 3},
+            {"n_init": [1, 2], "validation_fraction": [0.1, 0.2]},
+        ),
+        ({"solver": "lbfgs", "max_iter": 15}, {"alpha": [1e-4, 1.0], "random_state": [0, 1]}),
+    ],
+    ids=["early_stopping-n_init", "lbfgs"],
+)
+def test_stopping_restarts_and_lbfgs(capsys, params, grid):
+    _, _, counts = _both(GridSearchCV, _clf(**params), grid, capsys, cv=CV)
+    assert counts == (12, 1)
 
 
 def test_dropout_in_the_grid(capsys):
