@@ -72,6 +72,15 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
     def _stratify(self, Y):
         return None
 
+    def _check_solver(self):
+        """``partial_fit`` exists only for the stochastic solvers (as scikit-learn)."""
+        if self.solver not in STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} "
+                "is not stochastic."
+            )
+        return True
+
     def _row_weights(self, y_encoded, sample_weight):
         return sample_weight
 
@@ -257,7 +266,10 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             stop_on_loss=self.early_stopping_metric == "loss",
         )
         lr_init = np.array([float(e.learning_rate_init) for e in ests])
-        with cpu_threads(device, step_flops(cfg.units, spec.batch_size, k)):
+        with (
+            cpu_threads(device, step_flops(cfg.units, spec.batch_size, k)),
+            self._verbose_printer(k, spec.max_iter) as on_epoch,
+        ):
             result = train(
                 ctx,
                 spec,
@@ -268,7 +280,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 lr_init,
                 state,
                 generators,
-                on_epoch=self._verbose_printer(k) if self.verbose else None,
+                on_epoch=on_epoch,
             )
         return params, state, result, optimizer, generators, ctx.noise
 
@@ -398,16 +410,11 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 stacklevel=5,
             )
 
-    def _verbose_printer(self, k):
-        def on_epoch(state, active):
-            rec = state.history[0][-1] if state.history[0] else None
-            if rec is None:
-                return
-            print(f"Iteration {rec['epoch']}, loss = {rec['train_loss']:.8f}")
-            if rec["val_score"] is not None:
-                print(f"Validation score: {rec['val_score']:.6f}")
+    def _verbose_printer(self, k, total):
+        """Context manager yielding the ``on_epoch`` callback of ``verbose`` (None if 0)."""
+        from ..training.progress import Progress
 
-        return on_epoch
+        return Progress(self.verbose, total, desc=type(self).__name__, n_models=k)
 
     # -------------------------------------------------------------- predict
     def _forward(self, X, check_input=True) -> np.ndarray:
@@ -464,4 +471,4 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         check_is_fitted(self)
 
 
-__all__ = ["BaseMLP", "STOCHASTIC_SOLVERS"]
+__all__ = ["BaseMLP"]

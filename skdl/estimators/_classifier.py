@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ._base import BaseMLP
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS
-from ._params import CLASSIFIER_CONSTRAINTS, STOCHASTIC_SOLVERS
+from ._params import CLASSIFIER_CONSTRAINTS
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -250,14 +250,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             else:
                 self._label_binarizer.fit(classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    def _check_solver(self):
-        if self.solver not in STOCHASTIC_SOLVERS:
-            raise AttributeError(
-                f"partial_fit is only available for stochastic optimizers. {self.solver} "
-                "is not stochastic."
-            )
-        return True
 
     def predict(self, X):
         """Predict the class labels of X.

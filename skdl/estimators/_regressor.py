@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ._base import BaseMLP
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS
-from ._params import REGRESSOR_CONSTRAINTS, STOCHASTIC_SOLVERS
+from ._params import REGRESSOR_CONSTRAINTS
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
@@ -202,14 +202,6 @@ default='squared_error'
             The updated estimator.
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    def _check_solver(self):
-        if self.solver not in STOCHASTIC_SOLVERS:
-            raise AttributeError(
-                f"partial_fit is only available for stochastic optimizers. {self.solver} "
-                "is not stochastic."
-            )
-        return True
 
     def predict(self, X):
         """Predict with the fitted network.
