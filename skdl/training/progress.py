@@ -1,0 +1,176 @@
+"""Progress reports of a fit: the ``on_epoch(state, active)`` callbacks of :func:`train`.
+
+``verbose=1`` shows a tqdm bar (epochs, training loss, validation loss and
+score, learning rate, ETA) when the stream is a terminal and tqdm is installed,
+else plain lines every few epochs; ``verbose=2`` prints scikit-learn's lines
+("Iteration %d, loss = %.8f", "Validation score: %f"). tqdm is imported only
+when a bar is opened, so ``import skdl`` does not import it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+# verbose=1 without a terminal: about this many lines per fit (plus the last epoch).
+_PLAIN_LINES = 10
+
+
+def _current_record(state, active):
+    """Record of this epoch to show: model 0's, else the first model that trained.
+
+    With ``n_init > 1`` (or a search stack) the models share the epoch; model 0
+    stands for them until it stops, then the first model still recording.
+    """
+    for k in range(len(state.history)):
+        hist = state.history[k]
+        if hist and hist[-1]["epoch"] == state.epoch:
+            return hist[-1]
+    return None
+
+
+def _fmt_seconds(seconds: float) -> str:
+    seconds = int(round(seconds))
+    minutes, s = divmod(seconds, 60)
+    hours, m = divmod(minutes, 60)
+    return f"{hours}:{m:02d}:{s:02d}" if hours else f"{m:02d}:{s:02d}"
+
+
+def _fields(rec) -> dict:
+    """Short name -> formatted value of the numbers a record has."""
+    out = {"loss": f"{rec['train_loss']:.4g}"}
+    if rec.get("val_loss") is not None:
+        out["val_loss"] = f"{rec['val_loss']:.4g}"
+    if rec.get("val_score") is not None:
+        out["val_score"] = f"{rec['val_score']:.4f}"
+    if rec.get("learning_rate") is not None:
+        out["lr"] = f"{rec['learning_rate']:.3g}"
+    return out
+
+
+class Progress:
+    """Report the epochs of one fit; a context manager that yields the callback.
+
+    Parameters
+    ----------
+    verbose : int or bool
+        0 reports nothing (the callback is None), 1 a progress bar or plain
+        lines, 2 and above scikit-learn's per-epoch lines.
+    total : int
+        Number of epochs the fit may run (``max_iter``).
+    desc : str, default="fit"
+        Label in front of the bar and the plain lines.
+    stream : file-like, default=None
+        Where a bar or plain lines go; None means ``sys.stderr`` at the time the
+        fit starts. scikit-learn's lines (``verbose >= 2``) go to ``sys.stdout``.
+    n_models : int, default=1
+        Models trained together; with more than one, the bar counts those still
+        training and shows the numbers of model 0 (see :func:`_current_record`).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> import numpy as np
+    >>> rec = {"epoch": 1, "train_loss": 0.5, "val_loss": None, "val_score": 0.75,
+    ...        "learning_rate": 1e-3, "seconds": 0.01}
+    >>> state = SimpleNamespace(epoch=1, history=[[rec]])
+    >>> with Progress(2, total=10) as on_epoch:
+    ...     on_epoch(state, np.array([True]))
+    Iteration 1, loss = 0.50000000
+    Validation score: 0.750000
+    """
+
+    def __init__(self, verbose, total: int, desc: str = "fit", stream=None, n_models: int = 1):
+        self.verbose = int(verbose)
+        self.total = int(total)
+        self.desc = desc
+        self.stream = stream
+        self.n_models = n_models
+        self._bar = None
+        self._start_epoch = None
+        self._tic = None
+        self._every = max(1, self.total // _PLAIN_LINES)
+        self._last_line = None
+
+    # ----------------------------------------------------------- context
+    def __enter__(self):
+        if self.verbose <= 0:
+            return None
+        if self.stream is None:
+            self.stream = sys.stderr
+        if self.verbose == 1 and _isatty(self.stream):
+            try:
+                from tqdm import tqdm
+            except ImportError:  # tqdm is optional: plain lines instead
+                tqdm = None
+            if tqdm is not None:
+                self._bar = tqdm(
+                    total=self.total,
+                    desc=self.desc,
+                    unit="epoch",
+                    file=self.stream,
+                    dynamic_ncols=True,
+                    leave=True,
+                )
+        self._tic = time.perf_counter()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close()
+        return False
+
+    def close(self) -> None:
+        """Close the bar (also on early stop or an exception); print the last plain line."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        elif self.verbose == 1 and self._last_line is not None:
+            print(self._last_line, file=self.stream, flush=True)
+        self._last_line = None
+
+    # ----------------------------------------------------------- callback
+    def __call__(self, state, active) -> None:
+        rec = _current_record(state, active)
+        if rec is None:
+            return
+        if self._start_epoch is None:
+            self._start_epoch = rec["epoch"] - 1
+        done = rec["epoch"] - self._start_epoch
+        if self.verbose >= 2:
+            print(f"Iteration {rec['epoch']}, loss = {rec['train_loss']:.8f}")
+            if rec["val_score"] is not None:
+                print(f"Validation score: {rec['val_score']:.6f}")
+            return
+        fields = _fields(rec)
+        n_active = int(np.count_nonzero(active))
+        if self.n_models > 1:
+            fields["training"] = f"{n_active}/{self.n_models}"
+        if self._bar is not None:
+            self._bar.set_postfix(fields, refresh=False)
+            self._bar.update(1)
+            return
+        line = self._plain_line(done, fields, stopped=n_active == 0)
+        if done % self._every == 0 or done == 1:
+            print(line, file=self.stream, flush=True)
+            self._last_line = None
+        else:
+            self._last_line = line  # printed at close if it is the last epoch
+
+    def _plain_line(self, done: int, fields: dict, stopped: bool) -> str:
+        elapsed = time.perf_counter() - self._tic
+        numbers = "  ".join(f"{k}={v}" for k, v in fields.items())
+        if stopped or done >= self.total:
+            when = f"done in {_fmt_seconds(elapsed)}"
+        else:
+            when = f"eta {_fmt_seconds(elapsed / done * (self.total - done))}"
+        width = len(str(self.total))
+        return f"{self.desc}: epoch {done:>{width}}/{self.total}  {numbers}  {when}"
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
