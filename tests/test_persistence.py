@@ -1,0 +1,290 @@
+"""skdl.persistence: save/load round-trips without pickle, and clear errors on bad files."""
+
+import json
+import pickle
+import sys
+import warnings
+import zipfile
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+import skdl
+from skdl import MLPClassifier, MLPRegressor
+from skdl.optim import ExponentialSchedule
+from skdl.persistence import FORMAT_VERSION, PARAMS_FILE, WEIGHTS_FILE, load, load_as, save
+
+pytest.importorskip("safetensors")
+
+RNG = np.random.RandomState(0)
+X = RNG.rand(40, 3)
+TINY = dict(hidden_layer_sizes=(4,), max_iter=4, random_state=0, device="cpu")
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _roundtrip(est, tmp_path, **kw):
+    path = tmp_path / "model.skdl"
+    save(est, path)
+    return load(path, **kw)
+
+
+def _same_params(a, b):
+    pa, pb = a.get_params(), b.get_params()
+    for p in (pa, pb):
+        if hasattr(p["learning_rate"], "get_params"):
+            p["learning_rate"] = (type(p["learning_rate"]), p["learning_rate"].get_params())
+    return pa == pb
+
+
+CASES = {
+    "string-labels": (MLPClassifier(**TINY), np.array(["cat", "dog", "emu", "yak"] * 10)),
+    "binary-bool": (MLPClassifier(**TINY), np.arange(40) % 3 == 0),
+    "multilabel": (MLPClassifier(**TINY), (RNG.rand(40, 3) > 0.5).astype(int)),
+    "int-labels-schedule": (
+        MLPClassifier(**TINY, solver="sgd", learning_rate=ExponentialSchedule(0.9)),
+        np.arange(40) % 3 + 5,
+    ),
+    "regressor": (MLPRegressor(**TINY, loss="huber", n_iter_no_change=np.inf), RNG.rand(40)),
+    "regressor-2-outputs-float64": (
+        MLPRegressor(**(TINY | {"hidden_layer_sizes": (4, 3)}), dtype="float64"),
+        RNG.rand(40, 2),
+    ),
+    "lbfgs-tanh": (
+        MLPRegressor(**TINY, solver="lbfgs", activation="tanh"),
+        RNG.rand(40),
+    ),
+    "early-stopping-dropout": (
+        MLPClassifier(**TINY, early_stopping=True, dropout=0.2, class_weight={0: 1.0, 1: 2.0}),
+        np.arange(40) % 2,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_roundtrip_predicts_identically(case, tmp_path):
+    est, y = CASES[case]
+    est.fit(X, y)
+    loaded = _roundtrip(est, tmp_path)
+    assert type(loaded) is type(est)
+    assert _same_params(loaded, est)
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+    if hasattr(est, "predict_proba"):
+        np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+        np.testing.assert_array_equal(loaded.classes_, est.classes_)
+        assert loaded.classes_.dtype == est.classes_.dtype
+        assert loaded._label_binarizer.y_type_ == est._label_binarizer.y_type_
+    for name in ("n_features_in_", "n_outputs_", "out_activation_", "n_layers_", "n_iter_"):
+        assert getattr(loaded, name) == getattr(est, name)
+    assert loaded.loss_curve_ == est.loss_curve_
+    assert list(loaded.history_) == list(est.history_)
+    assert type(loaded.history_) is type(est.history_)
+    for a, b in zip(loaded.coefs_ + loaded.intercepts_, est.coefs_ + est.intercepts_):
+        assert a.dtype == b.dtype and a.flags.writeable
+        np.testing.assert_array_equal(a, b)
+
+
+def test_pandas_feature_names_kept(tmp_path):
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    est = MLPClassifier(**TINY).fit(df, np.array(["x", "y"] * 20, dtype=object))
+    loaded = _roundtrip(est, tmp_path)
+    np.testing.assert_array_equal(loaded.feature_names_in_, est.feature_names_in_)
+    np.testing.assert_array_equal(loaded.predict(df), est.predict(df))
+    with pytest.warns(UserWarning, match="feature names"):
+        loaded.predict(X)  # fitted with names, as the original
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_partial_fit_continues_as_without_save(solver, tmp_path):
+    # the optimizer state, shuffling RNG and stopping state travel with the file
+    y = np.arange(40) % 2
+    est = MLPClassifier(**TINY, solver=solver).fit(X, y)
+    loaded = _roundtrip(est, tmp_path)
+    for model in (est, loaded):
+        model.partial_fit(X, y)
+        model.partial_fit(X, y)
+    for a, b in zip(loaded.coefs_, est.coefs_):
+        np.testing.assert_array_equal(a, b)
+    assert loaded.loss_curve_ == est.loss_curve_
+
+
+def test_device_argument_sets_device(tmp_path):
+    est = MLPRegressor(**TINY).fit(X, RNG.rand(40))
+    est.set_params(device="auto")
+    assert _roundtrip(est, tmp_path).device == "auto"
+    loaded = _roundtrip(est, tmp_path, device="cpu")
+    assert loaded.device == "cpu"
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+
+
+def test_file_is_a_zip_of_json_and_safetensors(tmp_path):
+    est = MLPClassifier(**TINY).fit(X, np.array(["a", "b"] * 20))
+    path = tmp_path / "m.skdl"
+    save(est, path)
+    with zipfile.ZipFile(path) as zf:
+        assert sorted(zf.namelist()) == [PARAMS_FILE, WEIGHTS_FILE]
+        doc = json.loads(zf.read(PARAMS_FILE))
+    assert doc["format_version"] == FORMAT_VERSION
+    assert set(doc["versions"]) >= {"skdl", "torch", "sklearn"}
+    assert doc["fitted"]["classes_"]["ndarray"] == ["a", "b"]  # strings stay in the JSON
+    assert doc["fitted"]["coefs_"][0]["tensor"] == "coefs_.0"
+
+
+def test_pickle_and_joblib_still_work(tmp_path):
+    est = MLPClassifier(**TINY).fit(X, np.array(["a", "b"] * 20))
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).predict(X), est.predict(X))
+    joblib.dump(est, tmp_path / "m.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "m.joblib").predict(X), est.predict(X))
+
+
+def test_load_as_checks_the_class(tmp_path):
+    est = MLPRegressor(**TINY).fit(X, RNG.rand(40))
+    save(est, tmp_path / "m.skdl")
+    assert isinstance(load_as(MLPRegressor, tmp_path / "m.skdl"), MLPRegressor)
+    with pytest.raises(ValueError, match="holds a MLPRegressor, not a MLPClassifier"):
+        load_as(MLPClassifier, tmp_path / "m.skdl")
+
+
+@pytest.mark.skipif(
+    not hasattr(skdl, "save"), reason="skdl.save / BaseMLP.save not wired yet (persistence.py)"
+)
+def test_public_api(tmp_path):
+    est = MLPRegressor(**TINY).fit(X, RNG.rand(40))
+    est.save(tmp_path / "m.skdl")
+    assert isinstance(skdl.load(tmp_path / "m.skdl", device="cpu"), MLPRegressor)
+    assert isinstance(MLPRegressor.load(tmp_path / "m.skdl"), MLPRegressor)
+    skdl.save(est, tmp_path / "n.skdl")
+
+
+# ------------------------------------------------------------------ errors
+def test_unfitted_and_unsupported_values_are_rejected(tmp_path):
+    with pytest.raises(NotFittedError):
+        save(MLPClassifier(), tmp_path / "m.skdl")
+    est = MLPClassifier(**(TINY | {"random_state": np.random.RandomState(0)}))
+    est.fit(X, np.arange(40) % 2)
+    with pytest.raises(TypeError, match="Cannot save random_state=RandomState"):
+        save(est, tmp_path / "m.skdl")
+    with pytest.raises(TypeError, match="saves MLPClassifier and MLPRegressor"):
+        save(object(), tmp_path / "m.skdl")
+
+
+def test_missing_safetensors_gives_pip_command(tmp_path, monkeypatch):
+    est = MLPRegressor(**TINY).fit(X, RNG.rand(40))
+    save(est, tmp_path / "m.skdl")
+    monkeypatch.setitem(sys.modules, "safetensors", None)
+    monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+    with pytest.raises(ImportError, match="pip install safetensors"):
+        save(est, tmp_path / "n.skdl")
+    with pytest.raises(ImportError, match="pip install safetensors"):
+        load(tmp_path / "m.skdl")
+
+
+def _rewrite(path, params=None, weights=None, drop=()):
+    """Rewrite a saved file with its JSON edited by ``params(doc)`` or new weights bytes."""
+    with zipfile.ZipFile(path) as zf:
+        text, blob = zf.read(PARAMS_FILE), zf.read(WEIGHTS_FILE)
+    if params is not None:
+        doc = json.loads(text)
+        params(doc)
+        text = json.dumps(doc)
+    blob = blob if weights is None else weights
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in ((PARAMS_FILE, text), (WEIGHTS_FILE, blob)):
+            if name not in drop:
+                zf.writestr(name, data)
+
+
+def _set(*keys, value):
+    def edit(doc):
+        d = doc
+        for k in keys[:-1]:
+            d = d[k]
+        d[keys[-1]] = value
+
+    return edit
+
+
+def _swap_tensor(blob):
+    import safetensors.numpy as stn
+
+    tensors = stn.load(blob)
+    tensors["coefs_.0"] = np.zeros((2, 2), dtype=np.float32)
+    return stn.save(tensors)
+
+
+def _drop_tensor(blob):
+    import safetensors.numpy as stn
+
+    tensors = stn.load(blob)
+    del tensors["intercepts_.1"]
+    return stn.save(tensors)
+
+
+CORRUPTIONS = {
+    "not-a-zip": (None, None, (), "not an skdl model file"),
+    "no-params": (None, None, (PARAMS_FILE,), "lacks"),
+    "no-weights": (None, None, (WEIGHTS_FILE,), "lacks"),
+    "bad-json": ("bad-json", None, (), "not valid JSON"),
+    "not-skdl": (_set("format", value="other"), None, (), "no 'format'"),
+    "newer-version": (_set("format_version", value=FORMAT_VERSION + 1), None, (), "Upgrade"),
+    "unknown-estimator": (_set("estimator", value="Pipeline"), None, (), "unknown estimator"),
+    "bad-param": (_set("params", "activation", value="nope"), None, (), "activation"),
+    "unknown-param": (_set("params", "colour", value=1), None, (), "incompatible"),
+    "missing-param-section": (lambda d: d.pop("params"), None, (), "incompatible"),
+    "garbage-weights": (None, b"\x00" * 20, (), "corrupted"),
+    "truncated-weights": (None, "truncate", (), "corrupted"),
+    "missing-tensor": (None, _drop_tensor, (), "no tensor 'intercepts_.1'"),
+    "wrong-shape": (None, _swap_tensor, (), "has shape \\(2, 2\\)"),
+    "shape-declared-and-stored": (
+        _set("fitted", "coefs_", 0, "shape", value=[2, 2]),
+        _swap_tensor,
+        (),
+        "Layer 0",
+    ),
+    "layer-count": (_set("fitted", "n_layers_", value=5), None, (), "weight matrices"),
+    "unknown-schedule": (
+        _set("params", "learning_rate", value={"class": "os.system", "params": {"dict": []}}),
+        None,
+        (),
+        "unknown schedule",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CORRUPTIONS))
+def test_corrupted_file_gives_value_error(case, tmp_path):
+    est = MLPClassifier(**(TINY | {"hidden_layer_sizes": (4, 3)})).fit(X, np.arange(40) % 3)
+    path = tmp_path / "m.skdl"
+    save(est, path)
+    params, weights, drop, match = CORRUPTIONS[case]
+    if case == "not-a-zip":
+        path.write_bytes(b"PK\x03\x04 definitely not a zip")
+    elif params == "bad-json":
+        with zipfile.ZipFile(path) as zf:
+            blob = zf.read(WEIGHTS_FILE)
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr(PARAMS_FILE, "{not json")
+            zf.writestr(WEIGHTS_FILE, blob)
+    else:
+        if weights == "truncate":
+            with zipfile.ZipFile(path) as zf:
+                weights = zf.read(WEIGHTS_FILE)[:-10]
+        elif callable(weights):
+            with zipfile.ZipFile(path) as zf:
+                weights = weights(zf.read(WEIGHTS_FILE))
+        _rewrite(path, params, weights, drop)
+    with pytest.raises(ValueError, match=match):
+        load(path)
+
+
+def test_missing_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "nope.skdl")
