@@ -107,7 +107,7 @@ def read_table(path):
     except pd.errors.EmptyDataError:
         raise UsageError(f"{path} is empty") from None
     except ImportError as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
+        raise UsageError(f"cannot read {path}: {_one_line(exc)}") from None
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise UsageError(f"cannot read {path}: {_one_line(exc)}") from None
     if frame.shape[0] == 0 or frame.shape[1] == 0:
