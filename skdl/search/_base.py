@@ -58,6 +58,7 @@ class _Evaluator:
         self.results = {}
 
     def __call__(self, candidate_params, cv=None, more_results=None, callback_ctx=None):
+        """scikit-learn's ``evaluate_candidates``; ``callback_ctx`` is unused (no callbacks)."""
         search = self.search
         cv = cv or search._checked_cv_orig
         candidate_params = list(candidate_params)
