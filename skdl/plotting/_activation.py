@@ -27,8 +27,11 @@ def activation_curves(
     z_range: tuple[float, float] = (-4.0, 4.0),
     n_points: int = 401,
     params: dict[str, float] | None = None,
-) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray], dict[str, float]]:
     """Evaluate activations and derivatives with :data:`skdl.nn.activations.ACTIVATIONS`.
+
+    Returns ``z``, the values and the derivatives by name, and the parameter
+    used for each parametric activation.
 
     The values come from the same functions the networks train with, so the
     picture is the implementation, not a redrawing of it.
@@ -43,16 +46,18 @@ def activation_curves(
         if name not in ACTIVATIONS:
             raise ValueError(f"Unknown activation {name!r}. Choose among {sorted(ACTIVATIONS)}.")
     z = torch.linspace(z_range[0], z_range[1], n_points, dtype=torch.float64)
-    values, derivatives = {}, {}
+    values, derivatives, used = {}, {}, {}
     for name in names:
         act = ACTIVATIONS[name]
         value = params.get(name, act.default_param)
+        if value is not None:
+            used[name] = float(value)
         param = None if value is None else torch.full((1, 1, 1), float(value), dtype=z.dtype)
         zz = z.reshape(1, 1, -1)
         a = act.forward(zz, param)
         values[name] = a.reshape(-1).numpy()
         derivatives[name] = act.derivative(zz, a, param).reshape(-1).numpy()
-    return z.numpy(), values, derivatives
+    return z.numpy(), values, derivatives, used
 
 
 class ActivationDisplay:
@@ -73,6 +78,9 @@ class ActivationDisplay:
         Each activation's values at ``z``.
     derivatives : dict of str to ndarray of shape (n_points,)
         Each activation's derivative at ``z``, same keys.
+    params : dict of str to float, default=None
+        The parameter of each parametric activation drawn, shown in the
+        legend (``leaky_relu (0.1)``). None shows none.
 
     Attributes
     ----------
@@ -104,10 +112,13 @@ class ActivationDisplay:
         z: np.ndarray,
         activations: dict[str, np.ndarray],
         derivatives: dict[str, np.ndarray],
+        *,
+        params: dict[str, float] | None = None,
     ) -> None:
         self.z = z
         self.activations = activations
         self.derivatives = derivatives
+        self.params = params
 
     def plot(self, ax: Any = None) -> ActivationDisplay:
         """Plot the activations and their derivatives.
@@ -125,11 +136,13 @@ class ActivationDisplay:
         """
         axes = make_axes("ActivationDisplay", ax, 2, panel_width=5.5)
         self.lines_, self.derivative_lines_ = {}, {}
+        params = self.params or {}
         for name, a in self.activations.items():
-            (self.lines_[name],) = axes[0].plot(self.z, a, label=name)
+            label = name if params.get(name) is None else f"{name} ({params[name]:g})"
+            (self.lines_[name],) = axes[0].plot(self.z, a, label=label)
             color = self.lines_[name].get_color()
             (self.derivative_lines_[name],) = axes[1].plot(
-                self.z, self.derivatives[name], label=name, color=color
+                self.z, self.derivatives[name], label=label, color=color
             )
         for axis, title, ylabel in zip(
             axes, ("activation functions", "derivatives"), ("g(z)", "g'(z)")
@@ -179,7 +192,7 @@ class ActivationDisplay:
         display : ActivationDisplay
             Object that stores computed values.
         """
-        z, activations, derivatives = activation_curves(
+        z, activations, derivatives, used = activation_curves(
             names, z_range=z_range, n_points=n_points, params=params
         )
-        return cls(z, activations, derivatives).plot(ax=ax)
+        return cls(z, activations, derivatives, params=used).plot(ax=ax)

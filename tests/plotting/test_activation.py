@@ -49,3 +49,9 @@ def test_default_draws_all_but_identity():
 def test_unknown_name():
     with pytest.raises(ValueError, match="Unknown activation 'swish'. Choose among"):
         ActivationDisplay.from_names(["swish"])
+
+
+def test_legend_shows_the_parameter():
+    display = ActivationDisplay.from_names(["relu", "leaky_relu"], params={"leaky_relu": 0.2})
+    labels = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert labels == ["relu", "leaky_relu (0.2)"]
