@@ -377,7 +377,14 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         self.best_validation_score_ = None
         self.validation_loss_curve_ = None
         self._solver_state = None
-        if not result.converged[best]:
+        if result.interrupted:
+            warnings.warn(
+                f"Training interrupted by user after {self.n_iter_} L-BFGS iterations; the "
+                "model keeps the weights of the last completed iteration.",
+                UserWarning,
+                stacklevel=4,
+            )
+        elif not result.converged[best]:
             warnings.warn(
                 f"lbfgs failed to converge after {self.n_iter_} iterations "
                 f"(max_iter={self.max_iter}, max_fun={self.max_fun}). Increase max_iter "

@@ -22,6 +22,7 @@ class LbfgsResult:
     loss: np.ndarray
     converged: np.ndarray
     curves: list
+    interrupted: bool = False
 
 
 def _loss_and_grad(ctx, data, rows, flat_np, params_row, i):
@@ -52,11 +53,14 @@ def _objective(flat_np, ctx, data, rows, row, i):
     return _loss_and_grad(ctx, data, rows, flat_np, row, i)
 
 
-def curve_recorder(curve: list):
-    """An L-BFGS-B callback that appends the loss of every iteration to ``curve``."""
+def curve_recorder(curve: list, best: dict):
+    """An L-BFGS-B callback: appends each iteration's loss to ``curve`` and keeps
+    the iterate in ``best`` (what an interrupted fit keeps)."""
 
     def record(intermediate_result):
         curve.append(float(intermediate_result.fun))
+        best["x"] = np.array(intermediate_result.x, copy=True)
+        best["fun"] = float(intermediate_result.fun)
 
     return record
 
@@ -75,15 +79,26 @@ def fit(cfg, ctx, data, members, params) -> LbfgsResult:
         rows = torch.as_tensor(members.train[i], device=params.device)
         row = params[i : i + 1].clone()
         curve: list[float] = []
-        opt = scipy.optimize.minimize(
-            _objective,
-            params[i].double().cpu().numpy(),
-            args=(ctx, data, rows, row, i),
-            method="L-BFGS-B",
-            jac=True,
-            options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
-            callback=curve_recorder(curve),
-        )
+        best = {"x": params[i].double().cpu().numpy(), "fun": np.inf}
+        try:
+            opt = scipy.optimize.minimize(
+                _objective,
+                best["x"].copy(),
+                args=(ctx, data, rows, row, i),
+                method="L-BFGS-B",
+                jac=True,
+                options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
+                callback=curve_recorder(curve, best),
+            )
+        except KeyboardInterrupt:
+            # keep the last completed iteration (or the start) and stop the whole fit
+            params[i] = torch.from_numpy(best["x"]).to(params.dtype)
+            res.n_iter[i], res.loss[i] = len(curve), best["fun"] if curve else np.nan
+            res.curves.append(curve)
+            res.curves += [[] for _ in range(i + 1, k)]
+            res.loss[i + 1 :] = np.nan
+            res.interrupted = True
+            return res
         params[i] = torch.from_numpy(opt.x).to(params.dtype)
         res.n_iter[i] = opt.nit
         res.loss[i] = opt.fun

@@ -148,7 +148,11 @@ def train(
                 train_step(
                     ctx, params, grad, optimizer, data.X[rows], data.Y[rows], wb, lr, mask, loss_acc
                 )
-            loss = loss_acc.cpu().numpy() / n_train
+            # one read per epoch: the losses and whether every weight is still finite
+            # (a step can overflow the weights while the loss it measured was finite)
+            read = torch.cat([loss_acc, torch.isfinite(params).all(1).to(loss_acc.dtype)])
+            read = read.cpu().numpy()
+            loss = np.where(read[k:] > 0, read[:k] / n_train, np.nan)
             val_loss = val_score = None
             if val is not None:
                 vl, vs = evaluate(ctx, params, data, val)
