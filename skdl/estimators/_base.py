@@ -30,6 +30,7 @@ from ..training.history import History
 from ..training.loop import LoopSpec, LoopState, train
 from ..training.threads import cpu_threads, step_flops
 from ._config import FitConfig, build_optimizer, build_step_context, resolve_device
+from ._faults import oom_guard, predict_in_chunks
 from ._params import BASE_CONSTRAINTS, STOCHASTIC_SOLVERS
 
 _PREDICT_CHUNK = 65536
@@ -97,7 +98,8 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         members = [
             (self, seed, np.arange(X.shape[0])) for seed in _seeds(self.random_state, n_init)
         ]
-        self._train_stack(cfg, X, Y, w, members, [self], first_pass, incremental)
+        with oom_guard(self):
+            self._train_stack(cfg, X, Y, w, members, [self], first_pass, incremental)
         return self
 
     def _prepare(self, X, y, sample_weight, incremental, first_pass):
@@ -140,6 +142,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         ests, members = [], []
         for params, rows in jobs:
             est = clone(self).set_params(**params)
+            est._validate_params()
             for name in ("n_features_in_", "feature_names_in_", "classes_", "_label_binarizer"):
                 if hasattr(self, name):
                     setattr(est, name, getattr(self, name))
@@ -150,10 +153,9 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             members += [
                 (est, seed, np.asarray(rows)) for seed in _seeds(est.random_state, est.n_init)
             ]
-        errors = dict(
-            (id(est), exc)
-            for est, exc in self._train_stack(cfg, X, Y, w, members, ests, True, False)
-        )
+        with oom_guard(self):
+            stacked = self._train_stack(cfg, X, Y, w, members, ests, True, False)
+        errors = {id(est): exc for est, exc in stacked}
         return [errors.get(id(est), est) for est in ests]
 
     def _train_stack(self, cfg, X, Y, w, members, jobs, first_pass, incremental):
@@ -195,12 +197,19 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             return Members([rows for _, _, rows in members])
         train, val = [], []
         for est, seed, rows in members:
-            tr, va = train_test_split(
-                np.arange(len(rows)),
-                test_size=est.validation_fraction,
-                random_state=seed,
-                stratify=est._stratify(Y[rows]),
-            )
+            try:
+                tr, va = train_test_split(
+                    np.arange(len(rows)),
+                    test_size=est.validation_fraction,
+                    random_state=seed,
+                    stratify=est._stratify(Y[rows]),
+                )
+            except ValueError as exc:  # a stratified split that cannot hold every class
+                raise ValueError(
+                    f"early_stopping=True cannot split off validation_fraction="
+                    f"{est.validation_fraction} of {len(rows)} samples: {exc}. Increase "
+                    "validation_fraction or use more data."
+                ) from exc
             if len(va) < 2:
                 raise ValueError(
                     f"The validation set is too small ({len(va)} samples with "
@@ -450,14 +459,49 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             torch.inference_mode(),
             cpu_threads(device, step_flops(units, min(X.shape[0], _PREDICT_CHUNK)) / 3),
         ):
-            for i in range(0, X.shape[0], _PREDICT_CHUNK):
-                chunk = _to_dense(X[i : i + _PREDICT_CHUNK])
+
+            def run(start, stop):
+                chunk = _to_dense(X[start:stop])
                 x = torch.as_tensor(np.require(chunk, requirements=["C", "W"])).to(
                     device=device, dtype=dtype
                 )
                 z = forward(weights, biases, x[None], act, act_param)[0]
-                out[i : i + len(chunk)] = loss.output(z.double()).cpu().numpy()
+                out[start:stop] = loss.output(z.double()).cpu().numpy()
+
+            predict_in_chunks(run, X.shape[0], _PREDICT_CHUNK, est=self)
         return out
+
+    # ---------------------------------------------------------- persistence
+    def save(self, path):
+        """Save the fitted model to ``path`` without pickle (see :func:`skdl.save`).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write: a zip of ``params.json`` and ``weights.safetensors``.
+        """
+        from ..persistence import save
+
+        save(self, path)
+
+    @classmethod
+    def load(cls, path, device=None):
+        """Load a model written by :meth:`save` (see :func:`skdl.load`).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file written by :meth:`save`.
+        device : str or torch.device, default=None
+            The ``device`` to set (e.g. ``'cpu'``); None keeps the saved one.
+
+        Returns
+        -------
+        estimator : an instance of this class, fitted.
+        """
+        from ..persistence import load_as
+
+        return load_as(cls, path, device=device)
 
     def _act_param_tensor(self, dtype, device):
         default = ACTIVATIONS[self.activation].default_param

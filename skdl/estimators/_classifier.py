@@ -158,6 +158,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             raise ValueError(
                 "class_weight is not supported for multilabel targets; pass sample_weight instead."
             )
+        if isinstance(self.class_weight, dict) and any(
+            not np.isfinite(v) or v < 0 for v in self.class_weight.values()
+        ):
+            raise ValueError(
+                f"class_weight must map classes to finite non-negative weights, got "
+                f"{self.class_weight!r}."
+            )
         y = self._label_binarizer.inverse_transform(Y if Y.shape[1] > 1 else Y[:, 0])
         cw = compute_sample_weight(self.class_weight, y)
         return cw if sample_weight is None else cw * sample_weight

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 import torch
@@ -39,10 +40,16 @@ def resolve_device(device) -> torch.device:
             f"The 'device' parameter must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'. "
             f"Got {device!r} instead."
         ) from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
+    mps = getattr(torch.backends, "mps", None)
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": mps is not None and mps.is_available(),
+    }
+    if not available.get(dev.type, False):
         raise ValueError(
-            f"device={device!r} was requested but CUDA is not available on this "
-            "machine. Use device='auto' or device='cpu'."
+            f"device={device!r} was requested but it is not available on this machine "
+            "(skdl trains on 'cpu', 'cuda' or 'mps'). Use device='auto' or device='cpu'."
         )
     return dev
 
@@ -51,8 +58,14 @@ def hidden_sizes(est) -> tuple[int, ...]:
     """Hidden layer sizes from ``hidden_layer_sizes``, overridden by ``depth``/``width``."""
     sizes = est.hidden_layer_sizes
     sizes = [sizes] if np.ndim(sizes) == 0 else list(sizes)
-    if any(int(s) != s or s <= 0 for s in sizes):
-        raise ValueError(f"hidden_layer_sizes must be > 0, got {est.hidden_layer_sizes}.")
+    if not all(
+        isinstance(s, Real) and not isinstance(s, bool) and np.isfinite(s) and int(s) == s > 0
+        for s in sizes
+    ):
+        raise ValueError(
+            "hidden_layer_sizes must be positive integers (units per hidden layer), got "
+            f"{est.hidden_layer_sizes!r}."
+        )
     sizes = [int(s) for s in sizes]
     if est.depth is None and est.width is None:
         return tuple(sizes)
@@ -101,10 +114,13 @@ class FitConfig:
     def dropout_of(est, n_hidden: int) -> tuple[float, ...]:
         """One dropout probability per hidden layer."""
         dropout = est.dropout
-        if np.ndim(dropout) == 0:
+        if isinstance(dropout, Real) and not isinstance(dropout, bool):
             return (float(dropout),) * n_hidden
-        dropout = tuple(float(d) for d in dropout)
-        if len(dropout) != n_hidden or any(not 0 <= d < 1 for d in dropout):
+        ok = np.ndim(dropout) == 1 and all(
+            isinstance(d, Real) and not isinstance(d, bool) for d in dropout
+        )
+        dropout = tuple(float(d) for d in dropout) if ok else ()
+        if not ok or len(dropout) != n_hidden or any(not 0 <= d < 1 for d in dropout):
             raise ValueError(
                 f"dropout={est.dropout!r} must be a float in [0, 1) or one such value "
                 f"per hidden layer ({n_hidden} here)."

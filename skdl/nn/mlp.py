@@ -111,15 +111,28 @@ class DropoutNoise:
     seeds: Tensor
     step: int = 0
 
+    def __post_init__(self):
+        # Models sharing a seed (a search's candidates usually share random_state)
+        # share their masks: hash each distinct seed once.
+        uniq, inverse = torch.unique(self.seeds.view(-1), return_inverse=True)
+        self._uniq = uniq.view(-1, 1, 1)
+        self._inverse = None if len(uniq) == len(inverse) else inverse
+
     def uniform(self, layer: int, shape, dtype) -> Tensor:
         k, b, h = shape
         unit = torch.arange(b * h, device=self.seeds.device, dtype=torch.int64).view(1, b, h)
         offset = _signed(((self.step * 64 + layer) * _MIX1) % (1 << 64))
-        z = self.seeds * _MIX2 + offset + unit * _GOLDEN
+        z = self._uniq * _MIX2 + offset + unit * _GOLDEN
         z = (z ^ _shr(z, 30)) * _MIX1
         z = (z ^ _shr(z, 27)) * _MIX2
         z = z ^ _shr(z, 31)
-        return _shr(z, 11).to(torch.float64).mul_(2.0**-53).to(dtype)
+        if dtype == torch.float64:
+            u = _shr(z, 11).to(torch.float64).mul_(2.0**-53)
+        else:  # the top 24 bits: exactly representable in float32
+            u = _shr(z, 40).to(dtype).mul_(2.0**-24)
+        if self._inverse is None:
+            return u
+        return u.expand(k, b, h) if len(self._uniq) == 1 else u[self._inverse]
 
 
 def _linear(a: Tensor, w: Tensor, b: Tensor) -> Tensor:

@@ -143,8 +143,10 @@ def train(
                 rows = order[:, s : s + bs]
                 wb = None if w_order is None else w_order[:, s : s + bs]
                 mask = None
-                if members.padded and s + bs > first_padded:
-                    mask = (wb > 0).any(1, keepdim=True)
+                if members.padded and s >= first_padded:
+                    # a model whose rows are used up sits this batch out (known on
+                    # the host: no sync, and no masking when every model has rows)
+                    mask = torch.as_tensor(s < members.n_train, device=device).view(k, 1)
                 train_step(
                     ctx, params, grad, optimizer, data.X[rows], data.Y[rows], wb, lr, mask, loss_acc
                 )
