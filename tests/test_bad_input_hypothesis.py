@@ -174,6 +174,16 @@ ANY_VALUE = st.one_of(
 )
 
 
+def _float_sizes(value) -> bool:
+    """True for a non-empty flat list of floats (a valid but possibly huge network)."""
+    try:
+        array = np.asarray(value, dtype=object)
+    except ValueError:  # ragged nested lists: newer numpy refuses to build them
+        return False
+    flat = np.ravel(array)
+    return array.ndim > 0 and flat.size > 0 and isinstance(flat[0], (float, np.floating))
+
+
 def _satisfies_constraints(est, name, value) -> bool:
     constraints = type(est)._parameter_constraints[name]
     return any(make_constraint(c).is_satisfied_by(value) for c in constraints)
@@ -189,14 +199,7 @@ def test_any_hyperparameter_value(kind, name, value):
     if kind == "clf" and name in ("loss", "huber_delta"):
         name = "class_weight"
     # big valid sizes (a 1e16-unit layer) would be big fits, not bad input
-    assume(
-        not (
-            name == "hidden_layer_sizes"
-            and np.ndim(value) > 0
-            and np.size(value) > 0
-            and isinstance(np.ravel(value)[0], (float, np.floating))
-        )
-    )
+    assume(not (name == "hidden_layer_sizes" and _float_sizes(value)))
     est = _make(kind, **{name: value})
     names = (name, DIVERGED)
     if name == "class_weight":

@@ -57,7 +57,8 @@ def resolve_device(device) -> torch.device:
 def hidden_sizes(est) -> tuple[int, ...]:
     """Hidden layer sizes from ``hidden_layer_sizes``, overridden by ``depth``/``width``."""
     sizes = est.hidden_layer_sizes
-    sizes = [sizes] if np.ndim(sizes) == 0 else list(sizes)
+    # no np.ndim here: it raises numpy's own error on ragged nested lists
+    sizes = [sizes] if isinstance(sizes, Real) else list(sizes)
     if not all(
         isinstance(s, Real) and not isinstance(s, bool) and np.isfinite(s) and int(s) == s > 0
         for s in sizes
@@ -116,7 +117,7 @@ class FitConfig:
         dropout = est.dropout
         if isinstance(dropout, Real) and not isinstance(dropout, bool):
             return (float(dropout),) * n_hidden
-        ok = np.ndim(dropout) == 1 and all(
+        ok = isinstance(dropout, (list, tuple, np.ndarray)) and all(
             isinstance(d, Real) and not isinstance(d, bool) for d in dropout
         )
         dropout = tuple(float(d) for d in dropout) if ok else ()
