@@ -1,5 +1,5 @@
 """Model selection, in scikit-learn's layout: ``from skdl.model_selection import GridSearchCV``."""
 
-from ..search import GridSearchCV, RandomizedSearchCV
+from ..search import CoarseToFineSearchCV, GridSearchCV, RandomizedSearchCV
 
-__all__ = ["GridSearchCV", "RandomizedSearchCV"]
+__all__ = ["CoarseToFineSearchCV", "GridSearchCV", "RandomizedSearchCV"]

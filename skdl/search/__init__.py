@@ -6,6 +6,7 @@ a network structure train together, each on its own fold, as one batched
 computation.
 """
 
+from ._coarse_to_fine import CoarseToFineSearchCV, narrow
 from ._search import GridSearchCV, RandomizedSearchCV
 
-__all__ = ["GridSearchCV", "RandomizedSearchCV"]
+__all__ = ["CoarseToFineSearchCV", "GridSearchCV", "RandomizedSearchCV", "narrow"]
