@@ -18,11 +18,14 @@ from sklearn.model_selection._validation import (
     _warn_or_raise_about_fit_failures,
 )
 from sklearn.utils import _safe_indexing
-from sklearn.utils.validation import _check_method_params
+from sklearn.utils.multiclass import _check_partial_fit_first_call
+from sklearn.utils.validation import _check_method_params, _check_sample_weight
 
 __all__ = [
     "_MultimetricScorer",
     "_check_method_params",
+    "_check_partial_fit_first_call",
+    "_check_sample_weight",
     "_fit_and_score",
     "_fit_context",
     "_insert_error_scores",

@@ -60,3 +60,14 @@ def test_import_skdl_is_light():
     loaded = _loaded_after("import skdl")
     for heavy in ("matplotlib", "torch._dynamo", "torch.optim", "pandas", "tqdm"):
         assert heavy not in loaded - baseline, f"import skdl imports {heavy}"
+
+
+def test_sklearn_private_helpers_only_in_compat():
+    for path in ROOT.rglob("*.py"):
+        if path.name == "_compat.py":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sklearn"):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{path.name} imports {private} from {node.module}"

@@ -18,8 +18,9 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
+from .._compat import _check_sample_weight
 from ..nn.activations import ACTIVATIONS
 from ..nn.init import resolve_init
 from ..nn.losses import LOSSES
@@ -452,7 +453,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         ]
         act = ACTIVATIONS[self.activation]
         act_param = self._act_param_tensor(dtype, device)
-        loss = LOSSES[self._fitted_loss()]
+        loss = LOSSES[self._loss_name()]
         out = np.empty((X.shape[0], self.n_outputs_), dtype=np.float64)
         units = [c.shape[0] for c in self.coefs_] + [self.n_outputs_]
         with (
@@ -510,16 +511,10 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         value = default if self.activation_param is None else self.activation_param
         return torch.full((1, 1, 1), float(value), dtype=dtype, device=device)
 
-    def _fitted_loss(self) -> str:
-        return self._loss_name_fitted
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
-
-    def _check_fitted(self):
-        check_is_fitted(self)
 
 
 __all__ = ["BaseMLP"]

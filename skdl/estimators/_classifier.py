@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
+from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from .._compat import _check_partial_fit_first_call, _fit_context
 from ._base import BaseMLP
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS
 from ._params import CLASSIFIER_CONSTRAINTS
@@ -136,9 +137,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def _loss_name(self) -> str:
         return "log_loss" if self._label_binarizer.y_type_ == "multiclass" else "binary_log_loss"
-
-    def _fitted_loss(self) -> str:
-        return self._loss_name()
 
     def _score_kind(self) -> str:
         return "multiclass" if self._label_binarizer.y_type_ == "multiclass" else "binary"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import RegressorMixin, _fit_context
+from sklearn.base import RegressorMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from .._compat import _fit_context
 from ._base import BaseMLP
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS
 from ._params import REGRESSOR_CONSTRAINTS
@@ -134,9 +135,6 @@ default='squared_error'
         self.huber_delta = huber_delta
 
     def _loss_name(self) -> str:
-        return self.loss
-
-    def _fitted_loss(self) -> str:
         return self.loss
 
     def _score_kind(self) -> str:

@@ -11,6 +11,7 @@ by the number of fits in the task.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 
@@ -45,6 +46,13 @@ class Context:
     n_candidates: int
     fit_params: dict
     score_kwargs: dict  # scorer, score_params, return_train_score, error_score, verbose
+
+    def __sizeof__(self) -> int:
+        """The data's size, so joblib's dask backend scatters a context once, not per task
+        (it only scatters arguments it measures above 1 kB)."""
+        return object.__sizeof__(self) + sum(
+            max(getattr(a, "nbytes", 0), sys.getsizeof(a)) for a in (self.X, self.y)
+        )
 
 
 def epoch_curve(model) -> dict | None:
