@@ -112,7 +112,7 @@ def _narrow_one(dist, values, shrink):
     if not values:
         return dist
     if not hasattr(dist, "rvs"):
-        if isinstance(dist, str) or not isinstance(dist, Sequence | np.ndarray):
+        if isinstance(dist, str) or not isinstance(dist, (Sequence, np.ndarray)):
             return dist
         kept = [v for v in dist if any(_same(v, t) for t in values)]
         return kept or dist
