@@ -199,10 +199,15 @@ def _is_numeric(column) -> bool:
     return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
 
-def random_search(pipe, n_iter: int, seed: int):
-    """scikit-learn's RandomizedSearchCV over learning rate, alpha, width and depth."""
+def make_search(pipe, kind: str, n_iter: int, seed: int):
+    """skdl's fused search over learning rate, alpha, width and depth.
+
+    ``kind='random'``: RandomizedSearchCV with ``n_iter`` candidates;
+    ``kind='coarse-to-fine'``: CoarseToFineSearchCV, 3 rounds sharing ``n_iter``.
+    """
     from scipy.stats import loguniform
-    from sklearn.model_selection import RandomizedSearchCV
+
+    from .model_selection import CoarseToFineSearchCV, RandomizedSearchCV
 
     space = {
         "mlp__learning_rate_init": loguniform(1e-4, 3e-2),
@@ -211,6 +216,11 @@ def random_search(pipe, n_iter: int, seed: int):
         "mlp__depth": [1, 2, 3],
     }
     pipe.set_params(mlp__verbose=0)
+    if kind == "coarse-to-fine":
+        per_round = max(1, n_iter // 3)
+        return CoarseToFineSearchCV(
+            pipe, space, n_iter=per_round, n_rounds=3, cv=3, random_state=seed, verbose=1
+        )
     return RandomizedSearchCV(pipe, space, n_iter=n_iter, cv=3, random_state=seed, verbose=1)
 
 
@@ -288,7 +298,9 @@ def fit(args) -> dict:
         raise UsageError(f"--task regression needs a numeric target; {args.target!r} is not")
     print(f"skdl fit: {len(X)} rows, {X.shape[1]} features, target {args.target!r} ({task})")
     model = make_model(X, task, args.max_iter, args.seed)
-    search = random_search(model, args.n_iter, args.seed) if args.search == "random" else None
+    search = (
+        None if args.search == "none" else make_search(model, args.search, args.n_iter, args.seed)
+    )
     tic = time.perf_counter()
     try:
         with warnings.catch_warnings():
@@ -396,8 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", help="CSV or Parquet (.parquet) file")
     p.add_argument("--target", required=True, help="column to predict")
     p.add_argument("--task", choices=("auto", "classification", "regression"), default="auto")
-    p.add_argument("--search", choices=("none", "random"), default="none")
-    p.add_argument("--n-iter", type=int, default=10, help="candidates of --search random")
+    p.add_argument("--search", choices=("none", "random", "coarse-to-fine"), default="none")
+    p.add_argument("--n-iter", type=int, default=10, help="candidates of the search (in all)")
     p.add_argument("--max-iter", type=int, default=200, help="epochs (early stopping on)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="model.skdl", help="model file (a pickle: trusted use only)")

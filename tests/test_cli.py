@@ -81,6 +81,15 @@ def test_fit_regression_with_random_search(data_csv, tmp_path, capsys):
     assert isinstance(joblib.load(model)["model"].named_steps["mlp"], MLPRegressor)
 
 
+def test_fit_with_coarse_to_fine_search(data_csv, tmp_path, capsys):
+    model = tmp_path / "c2f.skdl"
+    argv = ["fit", str(data_csv), "--target", "label", "--out", str(model)]
+    main([*argv, "--search", "coarse-to-fine", "--n-iter", "3", *FIT])
+    out = capsys.readouterr().out
+    assert "Round 2:" in out and "cross-validation accuracy: " in out
+    assert isinstance(joblib.load(model)["model"].named_steps["mlp"], MLPClassifier)
+
+
 def test_python_m_skdl_subprocess(data_csv, tmp_path):
     model = tmp_path / "m.skdl"
     argv = ["fit", str(data_csv), "--target", "label", "--out", str(model), *FIT]
