@@ -23,6 +23,7 @@ from sklearn.pipeline import Pipeline
 
 from .._compat import _fit_and_score, _safe_indexing
 from ..estimators._config import resolve_device
+from ..estimators._faults import OutOfMemoryError
 from ._plan import Group, final_step
 
 _CURVE_KEYS = ("train_loss", "val_loss", "val_score")
@@ -152,11 +153,26 @@ def _train(ctx: Context, group: Group, pairs: list[tuple[int, int]]) -> list:
         for chunk in np.array_split(np.arange(len(keys)), n_chunks):
             chunk_keys = [keys[i] for i in chunk]
             jobs = [(clone(group.members[m][2], safe=False), rows[s]) for m, s in chunk_keys]
-            fitted = final._fit_many(X, y, jobs, sample_weight=sample_weight)
+            fitted = fit_splitting_on_oom(final, X, y, jobs, sample_weight)
             models.update(zip(chunk_keys, fitted))
     if name is None:
         return [models[key] for key in pairs]
     return [_assemble(template, preps[s], models[(m, s)]) for m, s in pairs]
+
+
+def fit_splitting_on_oom(final, X, y, jobs: list, sample_weight=None) -> list:
+    """``final._fit_many(X, y, jobs)``; a stack that runs out of device memory is
+    split in two and each half tried again, down to single fits (which then raise
+    the estimator's out-of-memory message)."""
+    try:
+        return final._fit_many(X, y, jobs, sample_weight=sample_weight)
+    except OutOfMemoryError:
+        if len(jobs) == 1:
+            raise
+        half = len(jobs) // 2
+        return fit_splitting_on_oom(final, X, y, jobs[:half], sample_weight) + (
+            fit_splitting_on_oom(final, X, y, jobs[half:], sample_weight)
+        )
 
 
 def _design(ctx: Context, pipeline, splits: list[int]) -> tuple[dict, list]:
