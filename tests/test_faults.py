@@ -275,3 +275,10 @@ def test_training_oom_names_the_options(monkeypatch, solver):
 def test_oom_error_type_is_torchs():
     assert issubclass(OutOfMemoryError, RuntimeError)
     assert OutOfMemoryError is getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
+
+
+def test_a_network_too_big_for_host_memory_names_the_options():
+    # a valid but absurd layer: the CPU allocator fails; the message says what to change
+    est = MLPClassifier(hidden_layer_sizes=[6 * 10**12], max_iter=1, device="cpu")
+    with pytest.raises(MemoryError, match="Out of memory on device='cpu'.*Lower batch_size"):
+        est.fit(X_CLF, Y_CLF)

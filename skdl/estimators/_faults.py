@@ -102,6 +102,11 @@ def oom_guard(est, during: str = "training"):
     except OutOfMemoryError as exc:
         _free_cache()
         raise OutOfMemoryError(oom_message(exc, est, during)) from exc
+    except RuntimeError as exc:
+        # the CPU allocator reports a failed allocation as a plain RuntimeError
+        if "can't allocate memory" not in str(exc):
+            raise
+        raise MemoryError(oom_message(exc, est, during)) from exc
 
 
 __all__ = ["OutOfMemoryError", "oom_guard", "oom_message", "predict_in_chunks"]
