@@ -473,6 +473,22 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         return out
 
     # ---------------------------------------------------------- persistence
+    def to_onnx(self, path=None):
+        """This fitted model as an ONNX graph (see :func:`skdl.export.to_onnx`).
+
+        Parameters
+        ----------
+        path : str or path-like, default=None
+            Where to write the ``.onnx`` file.
+
+        Returns
+        -------
+        model : onnx.ModelProto
+        """
+        from ..export import to_onnx
+
+        return to_onnx(self, path)
+
     def save(self, path):
         """Save the fitted model to ``path`` without pickle (see :func:`skdl.save`).
 
