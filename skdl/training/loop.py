@@ -102,6 +102,73 @@ def _update_stopping(spec, state, loss, score, active, lr_init):
     return stop, improved
 
 
+class _Snapshots:
+    """Weights set aside per model: at its stop, its best epoch (early stopping),
+    and the last epoch that ended with finite weights (divergence, Ctrl-C)."""
+
+    def __init__(self, params, early_stopping: bool):
+        self.params = params
+        self.frozen = params.clone()
+        self.best = params.clone() if early_stopping else None
+        self.last_good = params.clone()
+
+    def keep(self, target, rows) -> None:
+        if len(rows):
+            idx = torch.as_tensor(rows, device=self.params.device)
+            target.index_copy_(0, idx, self.params.index_select(0, idx))
+
+    def finish(self, result: LoopResult, interrupted: bool) -> None:
+        """Put the set-aside rows back into ``params``."""
+        if interrupted:
+            self.params.copy_(self.last_good)
+        rows = np.flatnonzero((result.diverged_at > 0) | result.converged)
+        if len(rows):
+            idx = torch.as_tensor(rows, device=self.params.device)
+            self.params.index_copy_(0, idx, self.frozen.index_select(0, idx))
+        if self.best is not None:
+            self.params.copy_(self.best)
+
+
+def _run_epoch(ctx, spec, data, members, params, grad, optimizer, lr, order, w_order):
+    """One pass over every model's rows; returns the summed batch losses ``[K]``."""
+    k, device = params.shape[0], params.device
+    first_padded = int(members.n_train.min())
+    loss_acc = torch.zeros(k, dtype=params.dtype, device=device)
+    for s in range(0, int(members.n_train.max()), spec.batch_size):
+        rows = order[:, s : s + spec.batch_size]
+        wb = None if w_order is None else w_order[:, s : s + spec.batch_size]
+        mask = None
+        if members.padded and s >= first_padded:
+            # a model whose rows are used up sits this batch out (known on the
+            # host: no sync, and no masking while every model has rows)
+            mask = torch.as_tensor(s < members.n_train, device=device).view(k, 1)
+        train_step(ctx, params, grad, optimizer, data.X[rows], data.Y[rows], wb, lr, mask, loss_acc)
+    return loss_acc
+
+
+def _read_losses(loss_acc, params, n_train) -> np.ndarray:
+    """The epoch's mean losses, NaN where a weight is no longer finite: one host read
+    (a step can overflow the weights while the loss it measured was finite)."""
+    k = params.shape[0]
+    read = torch.cat([loss_acc, torch.isfinite(params).all(1).to(loss_acc.dtype)]).cpu().numpy()
+    return np.where(read[k:] > 0, read[:k] / n_train, np.nan)
+
+
+def _record(state, result, active, loss, val_loss, val_score, lr_np, seconds) -> None:
+    for i in np.flatnonzero(active):
+        state.history[i].append(
+            {
+                "epoch": state.epoch,
+                "train_loss": float(loss[i]),
+                "val_loss": None if val_loss is None else float(val_loss[i]),
+                "val_score": None if val_score is None else float(val_score[i]),
+                "learning_rate": float(lr_np[i]),
+                "seconds": seconds,
+            }
+        )
+        result.n_iter[i] += 1
+
+
 def train(
     ctx,
     spec,
@@ -114,23 +181,21 @@ def train(
     generators=None,
     on_epoch=None,
 ) -> LoopResult:
-    """Train the stack in place for up to ``spec.max_iter`` epochs."""
+    """Train the stack in place for up to ``spec.max_iter`` epochs.
+
+    Each epoch: run it, read the losses once, evaluate, decide who diverged or
+    stopped, record, and set weights aside; the schedule gives the next rates.
+    """
     k, device, dtype = params.shape[0], params.device, params.dtype
     grad = torch.zeros_like(params)
     val = None
     if spec.early_stopping or members.val is not None:
-        rows, valid = members.val_rows(device)
-        val = ValSet.build(data, rows, valid, spec.score_kind)
+        val = ValSet.build(data, *members.val_rows(device), spec.score_kind)
     weighted = members.padded or not bool(torch.all(data.w == 1))
     n_train = members.n_train.astype(np.float64)
-    bs = spec.batch_size
-    width = int(members.n_train.max())
-    first_padded = int(members.n_train.min())  # batches starting at or after this may be empty
     active = np.ones(k, dtype=bool)
-    frozen = params.clone()
-    best = params.clone() if spec.early_stopping else None
+    snaps = _Snapshots(params, spec.early_stopping)
     result = LoopResult(np.zeros(k, np.int64), np.zeros(k, bool), np.zeros(k, np.int64))
-    last_good = params.clone()
     try:
         for _ in range(spec.max_iter):
             tic = time.perf_counter()
@@ -138,73 +203,35 @@ def train(
             lr = torch.as_tensor(lr_np, dtype=dtype).view(k, 1).to(device)
             order, valid = members.epoch_order(generators if spec.shuffle else None, device)
             w_order = data.w[order] * valid.to(dtype) if weighted else None
-            loss_acc = torch.zeros(k, dtype=dtype, device=device)
-            for s in range(0, width, bs):
-                rows = order[:, s : s + bs]
-                wb = None if w_order is None else w_order[:, s : s + bs]
-                mask = None
-                if members.padded and s >= first_padded:
-                    # a model whose rows are used up sits this batch out (known on
-                    # the host: no sync, and no masking when every model has rows)
-                    mask = torch.as_tensor(s < members.n_train, device=device).view(k, 1)
-                train_step(
-                    ctx, params, grad, optimizer, data.X[rows], data.Y[rows], wb, lr, mask, loss_acc
-                )
-            # one read per epoch: the losses and whether every weight is still finite
-            # (a step can overflow the weights while the loss it measured was finite)
-            read = torch.cat([loss_acc, torch.isfinite(params).all(1).to(loss_acc.dtype)])
-            read = read.cpu().numpy()
-            loss = np.where(read[k:] > 0, read[:k] / n_train, np.nan)
+            loss_acc = _run_epoch(
+                ctx, spec, data, members, params, grad, optimizer, lr, order, w_order
+            )
+            loss = _read_losses(loss_acc, params, n_train)
             val_loss = val_score = None
             if val is not None:
-                vl, vs = evaluate(ctx, params, data, val)
-                val_loss, val_score = vl.cpu().numpy(), vs.cpu().numpy()
+                val_loss, val_score = (t.cpu().numpy() for t in evaluate(ctx, params, data, val))
             state.epoch += 1
             state.t += int(n_train[0])
-            seconds = time.perf_counter() - tic
-            finite = np.isfinite(loss)
-            diverged = active & ~finite
+            diverged = active & ~np.isfinite(loss)
             result.diverged_at[diverged] = state.epoch
-            for i in np.flatnonzero(diverged):
-                frozen[i] = last_good[i]
-            active &= finite
+            snaps.frozen[diverged] = snaps.last_good[diverged]
+            active &= ~diverged
             monitored = -val_loss if spec.stop_on_loss and val_loss is not None else val_score
             stop, improved = _update_stopping(spec, state, loss, monitored, active, lr_init)
-            for i in np.flatnonzero(active):
-                state.history[i].append(
-                    {
-                        "epoch": state.epoch,
-                        "train_loss": float(loss[i]),
-                        "val_loss": None if val_loss is None else float(val_loss[i]),
-                        "val_score": None if val_score is None else float(val_score[i]),
-                        "learning_rate": float(lr_np[i]),
-                        "seconds": seconds,
-                    }
-                )
-                result.n_iter[i] += 1
-            if best is not None and improved.any():
-                idx = torch.as_tensor(np.flatnonzero(improved), device=device)
-                best.index_copy_(0, idx, params.index_select(0, idx))
-            for i in np.flatnonzero(stop):
-                frozen[i] = params[i]
+            _record(
+                state, result, active, loss, val_loss, val_score, lr_np, time.perf_counter() - tic
+            )
+            if snaps.best is not None:
+                snaps.keep(snaps.best, np.flatnonzero(improved))
+            snaps.keep(snaps.frozen, np.flatnonzero(stop))
             result.converged |= stop
             active &= ~stop
             if on_epoch is not None:
                 on_epoch(state, active)
             if not active.any():
                 break
-            last_good.copy_(params)
+            snaps.last_good.copy_(params)
     except KeyboardInterrupt:
         result.interrupted = True
-        params.copy_(last_good)
-        active[:] = False
-    done = ~active
-    if done.any():
-        idx = torch.as_tensor(
-            np.flatnonzero(done & (result.diverged_at > 0) | done & result.converged), device=device
-        )
-        if len(idx):
-            params.index_copy_(0, idx, frozen.index_select(0, idx))
-    if best is not None:
-        params.copy_(best)
+    snaps.finish(result, result.interrupted)
     return result
