@@ -29,7 +29,9 @@ from ..training import lbfgs
 from ..training.data import DeviceData, Members
 from ..training.history import History
 from ..training.loop import LoopSpec, LoopState, train
+from ..training.progress import search_progress
 from ..training.threads import cpu_threads, step_flops
+from ._callbacks import CallbackSupportMixin, FitTasks
 from ._config import FitConfig, build_optimizer, build_step_context, resolve_device
 from ._faults import oom_guard, predict_in_chunks
 from ._params import BASE_CONSTRAINTS, STOCHASTIC_SOLVERS
@@ -53,7 +55,23 @@ def _to_dense(X) -> np.ndarray:
     return X.toarray() if sp.issparse(X) else X
 
 
-class BaseMLP(BaseEstimator, metaclass=ABCMeta):
+def _model_epochs(bar):
+    """An ``on_epoch`` report advancing a search's bar by the models that trained."""
+
+    def report(state, active):
+        bar.advance(sum(1 for h in state.history if h and h[-1]["epoch"] == state.epoch))
+
+    return report
+
+
+def _unpack(cfg, params, k) -> tuple[list, list]:
+    """Model ``k``'s weights and biases as scikit-learn's ``coefs_``, ``intercepts_``."""
+    row = params[k : k + 1].detach().cpu()
+    coefs = [w[0].numpy().copy() for w in cfg.layout.weights(row)]
+    return coefs, [b[0, 0].numpy().copy() for b in cfg.layout.biases(row)]
+
+
+class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared machinery of :class:`MLPClassifier` and :class:`MLPRegressor`."""
 
     _parameter_constraints: dict = BASE_CONSTRAINTS
@@ -99,8 +117,15 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         members = [
             (self, seed, np.arange(X.shape[0])) for seed in _seeds(self.random_state, n_init)
         ]
+        if self.solver == "lbfgs":  # a task per iteration, and one left open at the end
+            leaves, leaf_name = n_init * self.max_iter + 1, "lbfgs-iter"
+        else:
+            leaves, leaf_name = 1 if incremental else self.max_iter, "epoch"
+        tasks = FitTasks.start(self, X, y, sample_weight, leaves, leaf_name)
         with oom_guard(self):
-            self._train_stack(cfg, X, Y, w, members, [self], first_pass, incremental)
+            self._train_stack(cfg, X, Y, w, members, [self], first_pass, incremental, tasks)
+        if tasks is not None:
+            tasks.finish()
         return self
 
     def _prepare(self, X, y, sample_weight, incremental, first_pass):
@@ -159,8 +184,11 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         errors = {id(est): exc for est, exc in stacked}
         return [errors.get(id(est), est) for est in ests]
 
-    def _train_stack(self, cfg, X, Y, w, members, jobs, first_pass, incremental):
-        """Train one model per member ``(estimator, seed, rows)``; store each job's best."""
+    def _train_stack(self, cfg, X, Y, w, members, jobs, first_pass, incremental, tasks=None):
+        """Train one model per member ``(estimator, seed, rows)``; store each job's best.
+
+        ``tasks`` (a plain fit only) reports each epoch to scikit-learn's callbacks.
+        """
         device, dtype = resolve_device(self.device), cfg.torch_dtype
         data = DeviceData.from_arrays(_to_dense(X), Y, w, dtype, device)
         ests = [m[0] for m in members]
@@ -176,11 +204,15 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         if self.solver == "lbfgs":
             with cpu_threads(device, step_flops(cfg.units, X.shape[0], 1)):
                 ctx = build_step_context(cfg, params, device, seeds, ests)
-                result = lbfgs.fit(cfg, ctx, data, rows, params)
+                result = lbfgs.fit(cfg, ctx, data, rows, params, self._iteration_hooks(cfg, tasks))
+            if search_progress() is not None:
+                search_progress().advance(len(members) * self.max_iter)
             for est, idx in zip(jobs, groups):
                 est._store_lbfgs(cfg, params, result, idx)
             return []
-        stack = self._run_stochastic(cfg, data, rows, params, ests, seeds, first_pass, incremental)
+        stack = self._run_stochastic(
+            cfg, data, rows, params, ests, seeds, first_pass, incremental, tasks
+        )
         errors = []
         for est, idx in zip(jobs, groups):
             best = est._select(stack[1], stack[2], idx)
@@ -246,7 +278,9 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             intercepts.append(torch.zeros(len(seeds), n_out, dtype=dtype))
         return layout.pack(coefs, intercepts, dtype, device)
 
-    def _run_stochastic(self, cfg, data, rows, params, ests, seeds, first_pass, incremental):
+    def _run_stochastic(
+        self, cfg, data, rows, params, ests, seeds, first_pass, incremental, tasks=None
+    ):
         device = params.device
         k = params.shape[0]
         ctx = build_step_context(cfg, params, device, seeds, ests)
@@ -278,8 +312,20 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         lr_init = np.array([float(e.learning_rate_init) for e in ests])
         with (
             cpu_threads(device, step_flops(cfg.units, spec.batch_size, k)),
-            self._verbose_printer(k, spec.max_iter) as on_epoch,
+            self._verbose_printer(k, spec.max_iter) as progress,
         ):
+            bar = search_progress()
+            reports = [r for r in (progress, None if bar is None else _model_epochs(bar)) if r]
+            on_epoch = None
+            if reports or tasks is not None:
+
+                def on_epoch(state, active):
+                    for report in reports:
+                        report(state, active)
+                    if tasks is None:
+                        return False
+                    return tasks.end(lambda: self._epoch_attributes(cfg, params, state))
+
             result = train(
                 ctx,
                 spec,
@@ -291,8 +337,50 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 state,
                 generators,
                 on_epoch=on_epoch,
+                on_epoch_begin=None if tasks is None else tasks.begin,
             )
+        if bar is not None:  # the epochs that models stopped early did not run
+            bar.advance(k * spec.max_iter - int(result.n_iter.sum()))
         return params, state, result, optimizer, generators, ctx.noise
+
+    def _epoch_attributes(self, cfg, params, state) -> dict:
+        """The fitted attributes of the model training now, for a callback's
+        ``fitted_estimator``: its current weights (of the ``n_init`` models, the
+        one :meth:`_select` would keep now), epochs run and last loss."""
+        last = [h[-1] if h else None for h in state.history]
+        if self.early_stopping:
+            key = [-np.inf if r is None else r["val_score"] for r in last]
+            best = int(np.nanargmax(np.where(np.isnan(key), -np.inf, key)))
+        else:
+            key = [np.inf if r is None else r["train_loss"] for r in last]
+            best = int(np.argmin(np.where(np.isnan(key), np.inf, key)))
+        coefs, intercepts = _unpack(cfg, params, best)
+        return {
+            "coefs_": coefs,
+            "intercepts_": intercepts,
+            "n_iter_": len(state.history[best]),
+            "loss_": np.nan if last[best] is None else last[best]["train_loss"],
+        }
+
+    def _iteration_hooks(self, cfg, tasks):
+        """``(begin, end)`` of each L-BFGS iteration for scikit-learn's callbacks, or None;
+        ``end(row, loss, n_iter)`` gets the iterate's weights and returns True to stop."""
+        if tasks is None:
+            return None
+
+        def end(row, loss, n_iter):
+            def attributes():
+                coefs, intercepts = _unpack(cfg, row, 0)
+                return {
+                    "coefs_": coefs,
+                    "intercepts_": intercepts,
+                    "n_iter_": n_iter,
+                    "loss_": loss,
+                }
+
+            return tasks.end(attributes)
+
+        return tasks.begin, end
 
     def _select(self, state, result, idx) -> int:
         """Index of the model to keep among this job's members (its ``n_init`` restarts).
@@ -311,9 +399,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         return int(idx[np.argmin(np.where(ok, loss, np.inf))])
 
     def _store_weights(self, cfg, params, k):
-        row = params[k : k + 1].detach().cpu()
-        self.coefs_ = [w[0].numpy().copy() for w in cfg.layout.weights(row)]
-        self.intercepts_ = [b[0, 0].numpy().copy() for b in cfg.layout.biases(row)]
+        self.coefs_, self.intercepts_ = _unpack(cfg, params, k)
 
     def _store_stochastic(
         self, cfg, params, state, result, optimizer, generators, noise, best, incremental
@@ -394,7 +480,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 UserWarning,
                 stacklevel=4,
             )
-        elif not result.converged[best]:
+        elif not result.converged[best] and not result.stopped:
             warnings.warn(
                 f"lbfgs failed to converge after {self.n_iter_} iterations "
                 f"(max_iter={self.max_iter}, max_fun={self.max_fun}). Increase max_iter "
@@ -419,6 +505,8 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 f"Lower learning_rate_init (currently {self.learning_rate_init}) or "
                 "scale X, e.g. with StandardScaler."
             )
+        if result.stopped:  # a callback's request, not a failure to converge
+            return
         if not incremental and not result.converged[best] and self.n_iter_ == self.max_iter:
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "

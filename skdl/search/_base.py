@@ -14,6 +14,7 @@ cannot fuse at all (a non-skdl estimator, fit parameters other than
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 
 import numpy as np
 from joblib import effective_n_jobs
@@ -31,6 +32,7 @@ from .._compat import (
     _MultimetricScorer,
     _warn_or_raise_about_fit_failures,
 )
+from ..training.progress import SearchProgress
 from ._fused import Context, run_group, run_single
 from ._plan import final_step, folds_fuse, group_candidates, task_pairs
 
@@ -39,6 +41,49 @@ def _object_array(values: list) -> np.ndarray:
     array = np.empty(len(values), dtype=object)
     array[:] = values
     return array
+
+
+def _model_epochs(estimator, params: dict) -> int:
+    """Epochs a fit of this candidate may run: ``max_iter x n_init`` of its skdl
+    estimator (0 when the candidate replaces it with another estimator)."""
+    name, final = final_step(estimator)
+    prefix = "" if name is None else f"{name}__"
+    if name is not None and name in params:
+        final = params[name]
+        prefix = None
+    if not hasattr(final, "max_iter") or not hasattr(final, "n_init"):
+        return 0
+    if prefix is None:
+        return int(final.max_iter) * int(final.n_init)
+    max_iter = params.get(f"{prefix}max_iter", final.max_iter)
+    n_init = params.get(f"{prefix}n_init", final.n_init)
+    try:
+        return int(max_iter) * int(n_init)
+    except (TypeError, ValueError):  # an invalid value: its fit fails, scikit-learn's way
+        return 0
+
+
+def _first_score(result: dict) -> float:
+    """The (first metric's) test score of one fit's result, -inf if it failed."""
+    score = result.get("test_scores", np.nan)
+    if isinstance(score, dict):
+        score = next(iter(score.values()), np.nan)
+    try:
+        score = float(score)
+    except (TypeError, ValueError):
+        return -np.inf
+    return score if np.isfinite(score) else -np.inf
+
+
+def _has_callbacks(search) -> bool:
+    """Whether scikit-learn callbacks are set on the search, its estimator or a step.
+
+    They expect every fit of every candidate to report its own task tree, which
+    only scikit-learn's one-fit-at-a-time evaluation gives them.
+    """
+    est = search.estimator
+    steps = [step for _, step in est.steps] if isinstance(est, Pipeline) else []
+    return any(getattr(obj, "_skl_callbacks", None) for obj in (search, est, *steps))
 
 
 class _Evaluator:
@@ -122,11 +167,26 @@ class _Evaluator:
         ]
         out = [None] * (n_candidates * n_splits)
         curves = [[None] * n_splits for _ in range(n_candidates)]
-        for piece in self.parallel(tasks):
-            for candidate, split, result, curve in piece:
-                out[candidate * n_splits + split] = result
-                curves[candidate][split] = curve
+        epochs = [_model_epochs(self.estimator, p) for p in candidate_params]
+        with self._progress(sum(epochs) * n_splits) as bar:
+            finished, best = 0, -np.inf
+            for piece in self.parallel(tasks):
+                for candidate, split, result, curve in piece:
+                    out[candidate * n_splits + split] = result
+                    curves[candidate][split] = curve
+                    finished += epochs[candidate]
+                    best = max(best, _first_score(result))
+                if bar is not None:
+                    bar.advance_to(finished)  # fits run elsewhere: counted on return
+                    if np.isfinite(best):
+                        bar.note(best_split_score=f"{best:.4f}")
         return out, curves
+
+    def _progress(self, total: int):
+        """The search's bar (``verbose >= 1``), or a context giving None."""
+        if self.search.verbose <= 0:
+            return nullcontext()
+        return SearchProgress(total, desc=type(self.search).__name__)
 
 
 class FusedSearchMixin:
@@ -160,7 +220,7 @@ class FusedSearchMixin:
 
     def _fuses(self, params) -> bool:
         """Whether this search may train candidates as stacks (else: sklearn's ``fit``)."""
-        if getattr(self, "_skl_callbacks", None) or final_step(self.estimator) is None:
+        if final_step(self.estimator) is None or _has_callbacks(self):
             return False
         allowed = {"groups"}
         if not isinstance(self.estimator, Pipeline) and not get_config().get(

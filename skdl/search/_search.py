@@ -119,7 +119,8 @@ What fuses: the estimator is an skdl estimator, or a
     rows lack a class. The whole search runs scikit-learn's own ``fit`` for a
     non-skdl estimator, fit parameters other than ``sample_weight`` (or any
     fit parameter with a pipeline or with metadata routing enabled), and
-    scikit-learn callbacks."""
+    scikit-learn callbacks (``set_callbacks``) on the search, its estimator
+    or a pipeline step."""
 
 
 class GridSearchCV(FusedSearchMixin, _sk.GridSearchCV):

@@ -23,6 +23,7 @@ class LbfgsResult:
     converged: np.ndarray
     curves: list
     interrupted: bool = False
+    stopped: bool = False  # an iteration hook asked to stop
 
 
 def _loss_and_grad(ctx, data, rows, flat_np, params_row, i):
@@ -53,20 +54,35 @@ def _objective(flat_np, ctx, data, rows, row, i):
     return _loss_and_grad(ctx, data, rows, flat_np, row, i)
 
 
-def curve_recorder(curve: list, best: dict):
+def curve_recorder(curve: list, best: dict, hooks=None, row=None):
     """An L-BFGS-B callback: appends each iteration's loss to ``curve`` and keeps
-    the iterate in ``best`` (what an interrupted fit keeps)."""
+    the iterate in ``best`` (what an interrupted fit keeps).
+
+    With ``hooks = (begin, end)``, each iteration also ends a task of
+    scikit-learn's callbacks (``end(row, loss, n_iter)``, the iterate copied into
+    ``row``) and begins the next; an ``end`` that returns True stops L-BFGS-B.
+    """
 
     def record(intermediate_result):
         curve.append(float(intermediate_result.fun))
         best["x"] = np.array(intermediate_result.x, copy=True)
         best["fun"] = float(intermediate_result.fun)
+        if hooks is not None:
+            begin, end = hooks
+            row.copy_(torch.from_numpy(best["x"]).view_as(row))
+            if end(row, best["fun"], len(curve)):
+                best["stopped"] = True
+                raise StopIteration
+            begin()
 
     return record
 
 
-def fit(cfg, ctx, data, members, params) -> LbfgsResult:
-    """Optimise every row of ``params`` in place; returns per-model results."""
+def fit(cfg, ctx, data, members, params, hooks=None) -> LbfgsResult:
+    """Optimise every row of ``params`` in place; returns per-model results.
+
+    ``hooks``: see :func:`curve_recorder`.
+    """
     if ctx.alpha_l1 is not None:
         raise ValueError(
             "solver='lbfgs' needs a smooth objective, but penalty='l1'/'elasticnet' is "
@@ -80,6 +96,9 @@ def fit(cfg, ctx, data, members, params) -> LbfgsResult:
         row = params[i : i + 1].clone()
         curve: list[float] = []
         best = {"x": params[i].double().cpu().numpy(), "fun": np.inf}
+        if hooks is not None and i == 0:
+            # later models start in the task the previous one's last iteration opened
+            hooks[0]()
         try:
             opt = scipy.optimize.minimize(
                 _objective,
@@ -88,7 +107,7 @@ def fit(cfg, ctx, data, members, params) -> LbfgsResult:
                 method="L-BFGS-B",
                 jac=True,
                 options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
-                callback=curve_recorder(curve, best),
+                callback=curve_recorder(curve, best, hooks, row.clone().cpu()),
             )
         except KeyboardInterrupt:
             # keep the last completed iteration (or the start) and stop the whole fit
@@ -104,4 +123,9 @@ def fit(cfg, ctx, data, members, params) -> LbfgsResult:
         res.loss[i] = opt.fun
         res.converged[i] = opt.status == 0
         res.curves.append(curve)
+        if best.get("stopped"):
+            res.stopped = True
+            res.n_iter[i + 1 :], res.loss[i + 1 :] = 0, np.nan
+            res.curves += [[] for _ in range(i + 1, k)]
+            return res
     return res

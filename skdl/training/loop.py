@@ -68,6 +68,7 @@ class LoopResult:
     converged: np.ndarray  # stopped by the no-improvement rule
     diverged_at: np.ndarray  # epoch (1-based) of a non-finite loss, 0 if none
     interrupted: bool = False
+    stopped: bool = False  # an ``on_epoch`` callback asked to stop
 
 
 def _learning_rates(spec, state, lr_init, n_train, epoch):
@@ -180,11 +181,14 @@ def train(
     state: LoopState,
     generators=None,
     on_epoch=None,
+    on_epoch_begin=None,
 ) -> LoopResult:
     """Train the stack in place for up to ``spec.max_iter`` epochs.
 
     Each epoch: run it, read the losses once, evaluate, decide who diverged or
     stopped, record, and set weights aside; the schedule gives the next rates.
+    ``on_epoch_begin()`` runs before each epoch and ``on_epoch(state, active)``
+    after it; when the latter returns True, training stops there.
     """
     k, device, dtype = params.shape[0], params.device, params.dtype
     grad = torch.zeros_like(params)
@@ -198,6 +202,8 @@ def train(
     result = LoopResult(np.zeros(k, np.int64), np.zeros(k, bool), np.zeros(k, np.int64))
     try:
         for _ in range(spec.max_iter):
+            if on_epoch_begin is not None:
+                on_epoch_begin()
             tic = time.perf_counter()
             lr_np = _learning_rates(spec, state, lr_init, n_train, state.epoch)
             lr = torch.as_tensor(lr_np, dtype=dtype).view(k, 1).to(device)
@@ -226,8 +232,9 @@ def train(
             snaps.keep(snaps.frozen, np.flatnonzero(stop))
             result.converged |= stop
             active &= ~stop
-            if on_epoch is not None:
-                on_epoch(state, active)
+            if on_epoch is not None and on_epoch(state, active):
+                result.stopped = True
+                break
             if not active.any():
                 break
             snaps.last_good.copy_(params)

@@ -9,6 +9,7 @@ when a bar is opened, so ``import skdl`` does not import it.
 
 from __future__ import annotations
 
+import contextvars
 import sys
 import time
 
@@ -174,3 +175,117 @@ def _isatty(stream) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # no isatty, or a closed stream
         return False
+
+
+# ---------------------------------------------------------------- searches
+_SEARCH = contextvars.ContextVar("skdl_search_progress", default=None)
+
+
+def search_progress():
+    """The :class:`SearchProgress` of the search running in this thread, or None."""
+    return _SEARCH.get()
+
+
+class SearchProgress:
+    """One bar over every model a search trains, counted in model-epochs.
+
+    A search's ``verbose >= 1`` opens one per batch of candidates
+    (``evaluate_candidates`` call). Its total is the epochs every fit may run
+    (``max_iter x n_init`` per candidate and split). When the fits run in this
+    thread, each stack advances it epoch by epoch (:meth:`advance`, called by
+    the training loop for the models that trained) and then by the epochs its
+    early-stopped models skipped; fits in other processes move it as their
+    results come back (:meth:`advance_to`, which the search calls either way).
+    A tqdm bar on a terminal, else plain lines at every tenth of the way.
+
+    Examples
+    --------
+    >>> import io
+    >>> out = io.StringIO()
+    >>> with SearchProgress(40, desc="search", stream=out) as bar:
+    ...     bar.advance(40)
+    >>> print(out.getvalue().split("  eta")[0].split("  done")[0])
+    search: 40/40 model-epochs (100%)
+    """
+
+    def __init__(self, total: int, desc: str = "search", stream=None):
+        self.total = max(int(total), 1)
+        self.desc = desc
+        self.stream = stream
+        self.done = 0
+        self._bar = None
+        self._token = None
+        self._tic = None
+        self._next_line = 0
+        self._fields = {}
+
+    def __enter__(self):
+        if self.stream is None:
+            self.stream = sys.stderr
+        if _isatty(self.stream):
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                tqdm = None
+            if tqdm is not None:
+                self._bar = tqdm(
+                    total=self.total,
+                    desc=self.desc,
+                    unit="model-epoch",
+                    file=self.stream,
+                    dynamic_ncols=True,
+                    leave=True,
+                )
+        self._tic = time.perf_counter()
+        self._token = _SEARCH.set(self)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._token is not None:
+            _SEARCH.reset(self._token)
+            self._token = None
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        elif self._next_line <= self.total and self.done > 0:
+            self._print()
+        return False
+
+    def advance(self, n: int) -> None:
+        """Count ``n`` more model-epochs (clipped at the total)."""
+        n = min(int(n), self.total - self.done)
+        if n <= 0:
+            return
+        self.done += n
+        if self._bar is not None:
+            self._bar.update(n)
+        elif self.done >= self._next_line:
+            self._print()
+
+    def advance_to(self, done: int) -> None:
+        """Count up to ``done`` model-epochs (no-op if already there)."""
+        self.advance(done - self.done)
+
+    def note(self, **fields) -> None:
+        """Show ``name=value`` next to the count (e.g. the best score so far)."""
+        self._fields.update(fields)
+        if self._bar is not None:
+            self._bar.set_postfix(self._fields, refresh=False)
+
+    def _print(self) -> None:
+        elapsed = time.perf_counter() - self._tic
+        numbers = "".join(f"  {k}={v}" for k, v in self._fields.items())
+        if self.done >= self.total:
+            when = f"done in {_fmt_seconds(elapsed)}"
+        else:
+            when = f"eta {_fmt_seconds(elapsed / self.done * (self.total - self.done))}"
+        pct = 100 * self.done // self.total
+        print(
+            f"{self.desc}: {self.done}/{self.total} model-epochs ({pct}%){numbers}  {when}",
+            file=self.stream,
+            flush=True,
+        )
+        step = max(1, self.total // _PLAIN_LINES)
+        self._next_line = (
+            (self.done // step + 1) * step if self.done < self.total else (self.total + 1)
+        )
