@@ -61,6 +61,8 @@ CASES = {
         MLPRegressor(**TINY, solver="lbfgs", activation="tanh"),
         RNG.rand(40),
     ),
+    "precision-fp16": (MLPClassifier(**TINY, precision="fp16"), np.arange(40) % 3),
+    "precision-bf16-regressor": (MLPRegressor(**TINY, precision="bf16"), RNG.rand(40)),
     "early-stopping-dropout": (
         MLPClassifier(**TINY, early_stopping=True, dropout=0.2, class_weight={0: 1.0, 1: 2.0}),
         np.arange(40) % 2,
@@ -75,6 +77,7 @@ def test_roundtrip_predicts_identically(case, tmp_path):
     loaded = _roundtrip(est, tmp_path)
     assert type(loaded) is type(est)
     assert _same_params(loaded, est)
+    assert loaded.precision == est.precision
     np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
     if hasattr(est, "predict_proba"):
         np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))

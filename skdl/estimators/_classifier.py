@@ -96,6 +96,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         n_init=1,
         device="auto",
         dtype="float32",
+        precision=None,
         class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -133,6 +134,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.n_init = n_init
         self.device = device
         self.dtype = dtype
+        self.precision = precision
         self.class_weight = class_weight
 
     def _loss_name(self) -> str:

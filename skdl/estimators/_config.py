@@ -19,6 +19,7 @@ from ..nn.activations import ACTIVATIONS
 from ..nn.losses import LOSSES
 from ..nn.mlp import DropoutNoise, Layout
 from ..optim import OPTIMIZERS, resolve_schedule
+from ..training.amp import LossScaledOptimizer, low_dtype
 from ..training.steps import StepContext
 
 
@@ -84,6 +85,7 @@ class FitConfig:
     loss: str
     loss_param: float
     torch_dtype: torch.dtype
+    precision: str | None  # mixed precision: 'bf16', 'fp16' or None
     schedule: object
     dropout: tuple[float, ...]
     alpha_l2: float
@@ -103,6 +105,7 @@ class FitConfig:
             loss=est._loss_name(),
             loss_param=float(getattr(est, "huber_delta", 1.0)),
             torch_dtype=torch.float64 if est.dtype == "float64" else torch.float32,
+            precision=est.precision,
             schedule=cls.schedule_of(est),
             dropout=dropout,
             alpha_l2=alpha_l2,
@@ -133,8 +136,26 @@ class FitConfig:
         """The schedule object of ``learning_rate`` (with ``power_t``, ``decay_rate``)."""
         return resolve_schedule(est.learning_rate, power_t=est.power_t, decay_rate=est.decay_rate)
 
+    @property
+    def low_dtype(self) -> torch.dtype | None:
+        """The dtype of the training matmuls under ``precision`` (None: ``dtype``'s)."""
+        return low_dtype(self.precision)
+
     def check_data(self, est, n_samples, incremental) -> None:
         """Rules that involve several parameters or the data."""
+        if est.precision is not None and est.dtype != "float32":
+            raise ValueError(
+                f"precision={est.precision!r} trains with float32 master weights and "
+                f"{est.precision} matrix products, so it needs dtype='float32'; got "
+                f"dtype={est.dtype!r}. Set dtype='float32', or precision=None to train "
+                f"in {est.dtype}."
+            )
+        if est.precision is not None and est.solver == "lbfgs":
+            raise ValueError(
+                f"precision={est.precision!r} is not supported with solver='lbfgs': the "
+                "line searches of L-BFGS need full-precision losses and gradients. Use "
+                "precision=None with 'lbfgs', or a stochastic solver (e.g. solver='adam')."
+            )
         if est.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         if est.early_stopping and est.validation_fraction == 0:
@@ -200,6 +221,7 @@ def build_step_context(cfg: FitConfig, params, device, seeds, ests) -> StepConte
         if alpha_l1 is None and alpha_l2 is None
         else cfg.layout.weight_mask(dtype, device),
         noise=noise,
+        low=cfg.low_dtype,
     )
 
 
@@ -215,10 +237,12 @@ def build_optimizer(cfg: FitConfig, params, ests):
     }
     hyper = {n: torch.tensor(v, dtype=torch.float64).view(-1, 1) for n, v in hyper.items()}
     mask = cfg.layout.weight_mask(params.dtype, params.device) if name == "adamw" else None
-    return OPTIMIZERS[name](
+    optimizer = OPTIMIZERS[name](
         params,
         hyper,
         nesterov=bool(cfg.est.nesterovs_momentum),
         amsgrad=cfg.solver == "amsgrad",
         decay_mask=mask,
     )
+    # fp16: GradScaler's dynamic loss scale, one per model, around the optimizer
+    return LossScaledOptimizer(optimizer) if cfg.precision == "fp16" else optimizer

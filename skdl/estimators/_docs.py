@@ -142,7 +142,20 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         Where to train: 'auto' picks CUDA, then MPS, then the CPU.
 
     dtype : {'float32', 'float64'}, default='float32'
-        Floating-point precision of training."""
+        Floating-point precision of training.
+
+    precision : {'bf16', 'fp16'} or None, default=None
+        Mixed-precision training: the matrix products of the training forward
+        and backward passes run in bfloat16 ('bf16') or float16 ('fp16'), while
+        the weights, the optimizer state and the updates stay in float32
+        (needs ``dtype='float32'``; not with 'lbfgs'). 'fp16' adds a dynamic
+        loss scale per model, as ``torch.amp.GradScaler``: it starts at 2**16,
+        is halved (and the model's step skipped) on a non-finite gradient and
+        doubled after 2000 finite steps. Meant for GPUs with bf16/fp16 tensor
+        cores; on a CPU without bf16/fp16 matrix units (AMX, AVX512-BF16) it is
+        several times slower than float32. Prediction and the early-stopping
+        validation always run in full precision. None trains every operation
+        in ``dtype``."""
 
 COMMON_ATTRIBUTES = """\
 loss_ : float

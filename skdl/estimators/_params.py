@@ -58,6 +58,7 @@ BASE_CONSTRAINTS: dict = {
     "n_init": [Interval(Integral, 1, None, closed="left")],
     "device": [str, torch.device],
     "dtype": [StrOptions({"float32", "float64"})],
+    "precision": [StrOptions({"bf16", "fp16"}), None],
 }
 
 CLASSIFIER_CONSTRAINTS = {

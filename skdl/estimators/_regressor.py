@@ -94,6 +94,7 @@ default='squared_error'
         n_init=1,
         device="auto",
         dtype="float32",
+        precision=None,
         huber_delta=1.0,
     ):
         self.loss = loss
@@ -132,6 +133,7 @@ default='squared_error'
         self.n_init = n_init
         self.device = device
         self.dtype = dtype
+        self.precision = precision
         self.huber_delta = huber_delta
 
     def _loss_name(self) -> str:

@@ -82,6 +82,9 @@ class Cache:
     pre: list[Tensor]  # pre-activation z of each hidden layer
     post: list[Tensor]  # activation a of each hidden layer (before dropout)
     masks: list[Tensor | None]  # scaled dropout masks, one per hidden layer
+    # mixed precision: the weights cast to the matmul dtype (``inputs`` are cast too);
+    # None when the matmuls run in the training dtype
+    low_weights: list[Tensor] | None = None
 
 
 def _signed(c: int) -> int:
@@ -156,6 +159,13 @@ def forward(
     return a
 
 
+def _linear_low(a: Tensor, w: Tensor, b: Tensor) -> Tensor:
+    # the product in the low dtype (accumulated in float32 by torch's CPU kernels
+    # and by cuBLAS, up to its optional reduced-precision split-K reductions),
+    # rounded once to the low dtype, then the bias added in b's dtype
+    return torch.bmm(a, w).to(b.dtype).add_(b)
+
+
 def forward_train(
     weights: list[Tensor],
     biases: list[Tensor],
@@ -164,19 +174,33 @@ def forward_train(
     act_param: Tensor | None,
     keep: list[Tensor | None],
     noise: DropoutNoise | None,
+    low: torch.dtype | None = None,
 ) -> tuple[Tensor, Cache]:
     """Training forward pass: raw outputs and the cache for :func:`backward`.
 
     ``keep[i]`` is the ``[K, 1, 1]`` keep-probability (1 - dropout) of hidden
     layer ``i``, or None for no dropout there (inverted dropout: kept units are
     scaled by ``1/keep`` so inference needs no rescaling).
+
+    ``low`` (``torch.bfloat16`` or ``torch.float16``) runs the matrix products
+    in that dtype, mixed precision: each layer's input and weights are cast to
+    it, the product is cast back to the weights' dtype, and the bias, the
+    activation, dropout and everything after stay in the weights' dtype.
+    :func:`backward` then multiplies with the same cast operands.
     """
     cache = Cache([], [], [], [])
+    if low is not None:
+        cache.low_weights = [w.to(low) for w in weights]
     a = x
     last = len(weights) - 1
     for i, (w, b) in enumerate(zip(weights, biases)):
-        cache.inputs.append(a)
-        z = _linear(a, w, b)
+        if low is None:
+            cache.inputs.append(a)
+            z = _linear(a, w, b)
+        else:
+            a = a.to(low)
+            cache.inputs.append(a)
+            z = _linear_low(a, cache.low_weights[i], b)
         if i == last:
             return z, cache
         h = act.forward(z, act_param)
@@ -206,15 +230,29 @@ def backward(
 
     ``l2`` is the per-model ``[K, 1, 1]`` coefficient of the L2 gradient
     ``l2 * W`` added to every weight gradient (never to biases), or None.
+
+    After a mixed-precision :func:`forward_train` (``cache.low_weights`` set),
+    the two products of each layer take ``dz`` cast to the low dtype and the
+    cast inputs and weights of the forward pass, as autocast's backward does;
+    the bias gradient, the L2 term and the activation derivative stay in the
+    gradients' dtype.
     """
+    low = cache.low_weights
     for i in range(len(weights) - 1, -1, -1):
-        torch.bmm(cache.inputs[i].transpose(1, 2), dz, out=grad_weights[i])
+        if low is None:
+            torch.bmm(cache.inputs[i].transpose(1, 2), dz, out=grad_weights[i])
+        else:
+            dz_low = dz.to(low[i].dtype)
+            grad_weights[i].copy_(torch.bmm(cache.inputs[i].transpose(1, 2), dz_low))
         if l2 is not None:
             grad_weights[i].addcmul_(weights[i], l2)
         torch.sum(dz, dim=1, keepdim=True, out=grad_biases[i])
         if i == 0:
             return
-        da = torch.bmm(dz, weights[i].transpose(1, 2))
+        if low is None:
+            da = torch.bmm(dz, weights[i].transpose(1, 2))
+        else:
+            da = torch.bmm(dz_low, low[i].transpose(1, 2)).to(dz.dtype)
         if cache.masks[i - 1] is not None:
             da.mul_(cache.masks[i - 1])
         dz = da.mul_(act.derivative(cache.pre[i - 1], cache.post[i - 1], act_param))

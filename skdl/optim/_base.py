@@ -15,6 +15,11 @@ from torch import Tensor
 
 HYPERPARAMETERS = ("momentum", "beta_1", "beta_2", "epsilon", "weight_decay")
 
+SCALER_STATE = ("loss_scale", "loss_scale_growth_tracker")
+"""State entries of the fp16 loss scale (:class:`skdl.training.amp.LossScaledOptimizer`),
+saved along with the optimizer's; :meth:`Optimizer.load_state_dict` ignores them, so
+a ``warm_start`` fit may change ``precision``."""
+
 
 def _scalar_dtype(params: Tensor) -> torch.dtype:
     # torch.optim computes bias corrections and step sizes in Python floats
@@ -190,8 +195,10 @@ class Optimizer:
         Parameters
         ----------
         state : dict of str to Tensor
-            Must hold exactly the keys of :attr:`state`, with the same shapes.
+            Must hold exactly the keys of :attr:`state`, with the same shapes
+            (entries of a loss scale, :data:`SCALER_STATE`, are ignored).
         """
+        state = {name: value for name, value in state.items() if name not in SCALER_STATE}
         if set(state) != set(self.state):
             raise ValueError(
                 f"The state of the {self.name!r} optimizer has keys "

@@ -14,6 +14,7 @@ from torch import Tensor
 from ..nn.activations import Activation
 from ..nn.losses import Loss
 from ..nn.mlp import DropoutNoise, Layout, backward, forward, forward_train
+from .amp import LossScaledOptimizer
 
 
 @dataclass
@@ -30,6 +31,7 @@ class StepContext:
     alpha_l1: Tensor | None  # [K, 1]
     weight_mask: Tensor | None  # [1, P], for the L1 proximal step
     noise: DropoutNoise | None  # dropout masks
+    low: torch.dtype | None = None  # matmul dtype of mixed precision (``precision``), or None
 
 
 def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> None:
@@ -38,9 +40,15 @@ def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> N
     ``x [K, B, F]``, ``y [K, B, O]``; ``w [K, B]`` per-row weights or None when
     every row weighs 1 (the fast path). ``loss_acc [K]`` accumulates the sum of
     per-row losses, scaled as scikit-learn does (``batch_loss * batch_len``).
+
+    With ``ctx.low`` the matrix products run in that dtype (mixed precision);
+    a :class:`~skdl.training.amp.LossScaledOptimizer` (fp16) gets the gradient of
+    the loss times its per-model scale, and unscales it.
     """
     weights, biases = ctx.layout.weights(params), ctx.layout.biases(params)
-    z, cache = forward_train(weights, biases, x, ctx.act, ctx.act_param, ctx.keep, ctx.noise)
+    z, cache = forward_train(
+        weights, biases, x, ctx.act, ctx.act_param, ctx.keep, ctx.noise, ctx.low
+    )
     if ctx.noise is not None:
         ctx.noise.step += 1
     value, dz = ctx.loss.value_and_grad(z, y, ctx.loss_param)
@@ -62,6 +70,11 @@ def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> N
         dz.mul_(ws.unsqueeze(-1))
         scale = (1.0 / s).unsqueeze(-1)
         l2 = None if ctx.alpha_l2 is None else ctx.alpha_l2 * scale
+    loss_scale = None
+    if isinstance(optimizer, LossScaledOptimizer):  # fp16: scale the loss (dz, L2 term) up
+        loss_scale = optimizer.scale.view(-1, 1, 1)
+        dz.mul_(loss_scale)
+        l2 = None if l2 is None else l2 * loss_scale
     backward(
         weights,
         ctx.layout.weights(grad),
@@ -74,15 +87,19 @@ def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> N
     )
     optimizer.step(grad, lr, active)
     if ctx.alpha_l1 is not None:
-        _l1_proximal(params, lr, ctx.alpha_l1, scale, ctx.weight_mask)
+        # a step skipped for a non-finite fp16 gradient skips the L1 step too
+        taken = None if loss_scale is None else optimizer.finite
+        _l1_proximal(params, lr, ctx.alpha_l1, scale, ctx.weight_mask, taken)
 
 
-def _l1_proximal(params, lr, alpha_l1, scale, weight_mask):
+def _l1_proximal(params, lr, alpha_l1, scale, weight_mask, taken=None):
     # Soft-thresholding: the proximal operator of the L1 term, so weights reach
     # exact zeros instead of oscillating around them (ISTA; Beck & Teboulle 2009).
     if isinstance(scale, Tensor):
         scale = scale.squeeze(-1)
     thresh = (lr * alpha_l1 * scale) * weight_mask  # [K, P], 0 on biases
+    if taken is not None:  # [K, 1] bool: the models that took their step
+        thresh = thresh * taken
     shrunk = params.abs().sub_(thresh).clamp_min_(0).mul_(params.sign())
     params.copy_(shrunk)
 
