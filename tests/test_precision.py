@@ -362,3 +362,56 @@ def test_fused_search_groups_precisions_apart(capsys):
         if p["precision"] == "bf16":
             j = params.index({**p, "precision": None})
             assert abs(scores[i] - scores[j]) < 0.05
+
+
+# ------------------------------------------------------------------- CUDA
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.mark.cuda
+@cuda
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_cuda_fit_close_to_float32_and_never_synchronises(precision):
+    from skdl.training import loop
+
+    Xa, Xb, ya, yb = train_test_split(X_DIGITS, Y_DIGITS, random_state=0)
+    kw = dict(hidden_layer_sizes=(64,), max_iter=15, random_state=0, device="cuda")
+    full = MLPClassifier(**kw).fit(Xa, ya)
+    mixed = MLPClassifier(**kw, precision=precision).fit(Xa, ya)
+    assert abs(mixed.score(Xb, yb) - full.score(Xb, yb)) < 0.03
+    assert all(c.dtype == np.float32 and np.isfinite(c).all() for c in mixed.coefs_)
+    original = loop._run_epoch
+
+    def strict(*args, **kw):  # no host sync inside an epoch, loss scale included
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            return original(*args, **kw)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+
+    loop._run_epoch = strict
+    try:
+        MLPClassifier(**kw | dict(max_iter=2, batch_size=50), precision=precision).fit(Xa, ya)
+    finally:
+        loop._run_epoch = original
+
+
+@pytest.mark.cuda
+@cuda
+@pytest.mark.parametrize("precision, scale", [("bf16", None), ("fp16", 2.0**16)])
+def test_cuda_step_equals_the_rounded_oracle(precision, scale):
+    # the CPU test's step, run on the GPU (cuBLAS may reduce in lower precision:
+    # looser bound, 4 ulps of the gradient's largest entry)
+    ctx, params, x, y = _stack(precision)
+    dev = torch.device("cuda")
+    ctx.alpha_l2 = ctx.alpha_l2.to(dev)
+    ctx.weight_mask = ctx.weight_mask.to(dev)
+    params, x, y = params.to(dev), x.to(dev), y.to(dev)
+    rec = _Recorder(params)
+    opt = rec if scale is None else LossScaledOptimizer(rec, init_scale=scale)
+    loss = torch.zeros(params.shape[0], device=dev)
+    train_step(ctx, params, torch.zeros_like(params), opt, x, y, None, None, None, loss)
+    engine = rec.grads[0].cpu().double()
+    oracle = _oracle_grad(precision, 1.0 if scale is None else scale)
+    ulp = {"bf16": 2.0**-8, "fp16": 2.0**-11}[precision]
+    assert (engine - oracle).abs().max().item() <= 4 * ulp * oracle.abs().max().item()
