@@ -62,13 +62,16 @@ def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> N
         dz.mul_(scale)
         l2 = None if ctx.alpha_l2 is None else ctx.alpha_l2 * scale
     else:
-        s = w.sum(1, keepdim=True).clamp_min_(torch.finfo(w.dtype).tiny)  # [K, 1]
-        ws = w / s
+        s = w.sum(1, keepdim=True)  # [K, 1]
+        # 1/s, and 0 for a model with no rows in this batch (its rows are used
+        # up: it sits the step out, so its penalty and L1 step must be 0 too)
+        inv = torch.where(s > 0, 1.0 / s.clamp_min(torch.finfo(w.dtype).tiny), 0.0)
+        ws = w * inv
         loss_acc.add_((value * ws).sum(1) * n_rows)
         if pen is not None:
-            loss_acc.add_(pen * (n_rows / s.view(-1)))
+            loss_acc.add_(pen * (n_rows * inv.view(-1)))
         dz.mul_(ws.unsqueeze(-1))
-        scale = (1.0 / s).unsqueeze(-1)
+        scale = inv.unsqueeze(-1)
         l2 = None if ctx.alpha_l2 is None else ctx.alpha_l2 * scale
     loss_scale = None
     if isinstance(optimizer, LossScaledOptimizer):  # fp16: scale the loss (dz, L2 term) up

@@ -327,3 +327,32 @@ def test_epoch_curves_have_one_entry_per_split_and_epoch():
     fitted = _clf(max_iter=7, alpha=1e-4).fit(X[train], Y[train])
     assert_allclose(curves[0][0]["train_loss"], fitted.loss_curve_, atol=1e-10)
     assert curves[0][0]["val_score"] == [None] * 7
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet"])
+def test_stack_member_with_no_rows_in_a_batch_sits_it_out(penalty):
+    """Training sets of 200 and 201 rows with batch_size=200: the first model has
+    no row in the second batch of each epoch. Its penalty term and L1 step for
+    that batch must be zero (they were divided by a zero row weight: a reported
+    loss of 1e33 with L2, every weight shrunk to zero with L1)."""
+    from sklearn.datasets import load_digits
+
+    Xd, yd = load_digits(return_X_y=True)
+    Xd = Xd[:401] / 16
+    est = MLPClassifier(
+        hidden_layer_sizes=(8,),
+        max_iter=3,
+        batch_size=200,
+        alpha=1e-3,
+        penalty=penalty,
+        random_state=0,
+        device="cpu",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fused = est._fit_many(Xd, yd[:401], [({}, np.arange(200)), ({}, np.arange(201))])
+        for model, n in zip(fused, (200, 201)):
+            alone = MLPClassifier(**est.get_params()).fit(Xd[:n], yd[:n])
+            assert model.loss_ == pytest.approx(alone.loss_, rel=1e-5)
+            for a, b in zip(model.coefs_, alone.coefs_):
+                assert_allclose(a, b, rtol=1e-5, atol=1e-6)
