@@ -37,6 +37,20 @@ class Activation:
     derivative: Callable[[Tensor, Tensor, Tensor | None], Tensor]
     family: str
     default_param: float | None = None
+    # ``backward(da, z, a, param) -> da * derivative`` in one pass where a fused
+    # kernel exists; None: multiply by ``derivative`` (see :meth:`chain`). An
+    # activation with one needs only its output ``a``, never ``z``: the training
+    # pass may then apply it (and dropout) in place (see skdl.nn.mlp).
+    fused_backward: Callable[[Tensor, Tensor, Tensor, Tensor | None], Tensor] | None = None
+    # ``forward`` overwriting ``z``; only for activations with a ``fused_backward``
+    forward_in_place: Callable[[Tensor, Tensor | None], Tensor] | None = None
+
+    def chain(self, da: Tensor, z: Tensor, a: Tensor, param: Tensor | None) -> Tensor:
+        """``da * derivative(z, a, param)``: the gradient through the activation
+        (may overwrite ``da``)."""
+        if self.fused_backward is not None:
+            return self.fused_backward(da, z, a, param)
+        return da.mul_(self.derivative(z, a, param))
 
 
 def _identity(z, p):
@@ -57,6 +71,13 @@ def _tanh_d(z, a, p):
 
 def _relu_d(z, a, p):
     return (z > 0).to(z.dtype)
+
+
+def _relu_backward(da, z, a, p):
+    # torch's own ReLU gradient kernel, in place: da where a > 0 (a > 0 exactly
+    # when z > 0), one vectorized pass; comparing, converting the mask to floats
+    # and multiplying took 16x longer on [32, 200, 100] on one CPU thread
+    return torch.ops.aten.threshold_backward.grad_input(da, a, 0.0, grad_input=da)
 
 
 def _leaky_relu(z, p):
@@ -114,7 +135,9 @@ ACTIVATIONS: dict[str, Activation] = {
     "identity": Activation(_identity, _identity_d, "glorot"),
     "logistic": Activation(lambda z, p: torch.sigmoid(z), _logistic_d, "glorot"),
     "tanh": Activation(lambda z, p: torch.tanh(z), _tanh_d, "glorot"),
-    "relu": Activation(lambda z, p: torch.relu(z), _relu_d, "relu"),
+    "relu": Activation(
+        lambda z, p: torch.relu(z), _relu_d, "relu", None, _relu_backward, lambda z, p: z.relu_()
+    ),
     "leaky_relu": Activation(_leaky_relu, _leaky_relu_d, "relu", 0.01),
     "elu": Activation(_elu, _elu_d, "relu", 1.0),
     "selu": Activation(_selu, _selu_d, "selu"),

@@ -138,8 +138,59 @@ class DropoutNoise:
         return u.expand(k, b, h) if len(self._uniq) == 1 else u[self._inverse]
 
 
-def _linear(a: Tensor, w: Tensor, b: Tensor) -> Tensor:
-    return torch.baddbmm(b, a, w)
+def _thin(w: Tensor) -> bool:
+    """Whether a layer's products run faster as their transposes: a narrow output
+    (2 to 15 units, at most a quarter of the inputs), such as a classifier's
+    output layer. Measured on one CPU thread, [K, 200, 100] x [K, 100, 10]: 1.96 ms
+    as is vs 0.30 ms transposed at K = 32, 0.070 vs 0.033 ms at K = 1 (the
+    weight gradient alike); other shapes gain nothing or lose. One output stays
+    as is (a matrix-vector product, already fast alone). Depends on the shape
+    only, never on K, so a model computes the same alone and in a stack."""
+    n_in, n_out = w.shape[-2], w.shape[-1]
+    return 1 < n_out < 16 and 4 * n_out <= n_in
+
+
+class Workspace:
+    """The large intermediates of a training step, allocated once per shape and
+    rewritten by every step (the previous step's backward is done with them).
+
+    On the CPU, an operation writing a fresh ``[32, 200, 100]`` tensor took
+    about ten times as long as the same operation in place, so the training
+    pass writes its pre-activations, dropout masks and backpropagated gradients
+    into these buffers. One stack, one workspace; the last, shorter batch of an
+    epoch gets buffers of its own.
+    """
+
+    def __init__(self):
+        self._buffers: dict = {}
+
+    def __call__(self, name: str, shape: tuple, like: Tensor) -> Tensor:
+        key = (name, tuple(shape))
+        buf = self._buffers.get(key)
+        if buf is None:
+            buf = self._buffers[key] = torch.empty(shape, dtype=like.dtype, device=like.device)
+        return buf
+
+
+def _linear(a: Tensor, w: Tensor, b: Tensor, out: Tensor | None = None) -> Tensor:
+    """``a @ w + b`` per model; ``out`` as :func:`_linear_out_shape` gives."""
+    if _thin(w):  # (W^T a^T)^T: the result is a transposed view
+        t = torch.baddbmm(b.transpose(1, 2), w.transpose(1, 2), a.transpose(1, 2), out=out)
+        return t.transpose(1, 2)
+    return torch.baddbmm(b, a, w, out=out)
+
+
+def _linear_out_shape(a: Tensor, w: Tensor) -> tuple:
+    k, rows, n_out = a.shape[0], a.shape[1], w.shape[-1]
+    return (k, n_out, rows) if _thin(w) else (k, rows, n_out)
+
+
+def _weight_grad(a: Tensor, dz: Tensor, out: Tensor) -> None:
+    """``out = a^T dz`` (per model), into a view of the gradient tensor."""
+    if _thin(out):
+        out.copy_(torch.bmm(dz.transpose(1, 2), a).transpose(1, 2))
+    else:
+        torch.bmm(a.transpose(1, 2), dz, out=out)
 
 
 def forward(
@@ -175,6 +226,7 @@ def forward_train(
     keep: list[Tensor | None],
     noise: DropoutNoise | None,
     low: torch.dtype | None = None,
+    ws: Workspace | None = None,
 ) -> tuple[Tensor, Cache]:
     """Training forward pass: raw outputs and the cache for :func:`backward`.
 
@@ -187,8 +239,14 @@ def forward_train(
     it, the product is cast back to the weights' dtype, and the bias, the
     activation, dropout and everything after stay in the weights' dtype.
     :func:`backward` then multiplies with the same cast operands.
+
+    With a :class:`Workspace` ``ws`` the intermediates go to its buffers, and
+    an activation that needs only its output for the gradient (ReLU) and its
+    dropout are applied in place: the cache then holds the dropped activation
+    as both ``pre`` and ``post``, which gives that gradient unchanged.
     """
     cache = Cache([], [], [], [])
+    in_place = ws is not None and act.forward_in_place is not None
     if low is not None:
         cache.low_weights = [w.to(low) for w in weights]
     a = x
@@ -196,21 +254,25 @@ def forward_train(
     for i, (w, b) in enumerate(zip(weights, biases)):
         if low is None:
             cache.inputs.append(a)
-            z = _linear(a, w, b)
+            out = None if ws is None else ws(f"z{i}", _linear_out_shape(a, w), a)
+            z = _linear(a, w, b, out)
         else:
             a = a.to(low)
             cache.inputs.append(a)
             z = _linear_low(a, cache.low_weights[i], b)
         if i == last:
             return z, cache
-        h = act.forward(z, act_param)
+        h = act.forward_in_place(z, act_param) if in_place else act.forward(z, act_param)
         cache.pre.append(z)
         cache.post.append(h)
         mask = None
         if keep[i] is not None:
             u = noise.uniform(i, h.shape, h.dtype)
-            mask = (u < keep[i]).to(h.dtype).div_(keep[i])
-            h = h * mask
+            # 1/keep where u < keep, else 0: (u < keep) as float arithmetic, 3.5x
+            # faster on the CPU than comparing and converting the booleans
+            out = None if ws is None else ws(f"mask{i}", h.shape, h)
+            mask = torch.sub(keep[i], u, out=out).sign_().clamp_min_(0).div_(keep[i])
+            h = h.mul_(mask) if in_place else h * mask
         cache.masks.append(mask)
         a = h
     raise AssertionError("unreachable")
@@ -225,8 +287,12 @@ def backward(
     act: Activation,
     act_param: Tensor | None,
     l2: Tensor | None,
+    ws: Workspace | None = None,
 ) -> None:
     """Backpropagate ``dz = dLoss/dz_out`` (``[K, B, n_out]``) into the gradient views.
+
+    ``ws``: the :class:`Workspace` of the forward pass, for the gradients of
+    the hidden activations.
 
     ``l2`` is the per-model ``[K, 1, 1]`` coefficient of the L2 gradient
     ``l2 * W`` added to every weight gradient (never to biases), or None.
@@ -240,7 +306,7 @@ def backward(
     low = cache.low_weights
     for i in range(len(weights) - 1, -1, -1):
         if low is None:
-            torch.bmm(cache.inputs[i].transpose(1, 2), dz, out=grad_weights[i])
+            _weight_grad(cache.inputs[i], dz, grad_weights[i])
         else:
             dz_low = dz.to(low[i].dtype)
             grad_weights[i].copy_(torch.bmm(cache.inputs[i].transpose(1, 2), dz_low))
@@ -250,9 +316,11 @@ def backward(
         if i == 0:
             return
         if low is None:
-            da = torch.bmm(dz, weights[i].transpose(1, 2))
+            w = weights[i]
+            out = None if ws is None else ws(f"da{i}", (w.shape[0], dz.shape[1], w.shape[1]), dz)
+            da = torch.bmm(dz, w.transpose(1, 2), out=out)
         else:
             da = torch.bmm(dz_low, low[i].transpose(1, 2)).to(dz.dtype)
         if cache.masks[i - 1] is not None:
             da.mul_(cache.masks[i - 1])
-        dz = da.mul_(act.derivative(cache.pre[i - 1], cache.post[i - 1], act_param))
+        dz = act.chain(da, cache.pre[i - 1], cache.post[i - 1], act_param)

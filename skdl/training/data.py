@@ -31,6 +31,19 @@ class DeviceData:
         return cls(X, Y, w)
 
 
+def take(t: Tensor, rows: Tensor, ws=None, name: str = "") -> Tensor:
+    """``t[rows]`` for a ``[K, B]`` index tensor: rows of ``t`` as ``[K, B, ...]``.
+
+    Through ``index_select`` on the flattened indices: on the CPU 3 to 6 times
+    faster than advanced indexing for a stack's batches (``[32, 200]`` rows of a
+    ``[1797, 64]`` matrix: 0.07 vs 0.40 ms), the same values. With a
+    :class:`~skdl.nn.mlp.Workspace` ``ws``, into its buffer ``name``.
+    """
+    shape = (*rows.shape, *t.shape[1:])
+    out = None if ws is None else ws(name, (rows.numel(), *t.shape[1:]), t)
+    return torch.index_select(t, 0, rows.reshape(-1), out=out).view(shape)
+
+
 def _pad(rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     width = max(len(r) for r in rows)
     idx = np.zeros((len(rows), width), dtype=np.int64)

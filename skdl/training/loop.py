@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .data import DeviceData, Members
+from .data import DeviceData, Members, take
 from .steps import ValSet, evaluate, train_step
 
 
@@ -143,7 +143,8 @@ def _run_epoch(ctx, spec, data, members, params, grad, optimizer, lr, order, w_o
             # a model whose rows are used up sits this batch out (known on the
             # host: no sync, and no masking while every model has rows)
             mask = torch.as_tensor(s < members.n_train, device=device).view(k, 1)
-        train_step(ctx, params, grad, optimizer, data.X[rows], data.Y[rows], wb, lr, mask, loss_acc)
+        x, y = take(data.X, rows, ctx.ws, "x"), take(data.Y, rows, ctx.ws, "y")
+        train_step(ctx, params, grad, optimizer, x, y, wb, lr, mask, loss_acc)
     return loss_acc
 
 
@@ -208,7 +209,7 @@ def train(
             lr_np = _learning_rates(spec, state, lr_init, n_train, state.epoch)
             lr = torch.as_tensor(lr_np, dtype=dtype).view(k, 1).to(device)
             order, valid = members.epoch_order(generators if spec.shuffle else None, device)
-            w_order = data.w[order] * valid.to(dtype) if weighted else None
+            w_order = take(data.w, order) * valid.to(dtype) if weighted else None
             loss_acc = _run_epoch(
                 ctx, spec, data, members, params, grad, optimizer, lr, order, w_order
             )

@@ -6,15 +6,16 @@ device and read once per epoch by the loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
 from ..nn.activations import Activation
 from ..nn.losses import Loss
-from ..nn.mlp import DropoutNoise, Layout, backward, forward, forward_train
+from ..nn.mlp import DropoutNoise, Layout, Workspace, backward, forward, forward_train
 from .amp import LossScaledOptimizer
+from .data import take
 
 
 @dataclass
@@ -32,6 +33,7 @@ class StepContext:
     weight_mask: Tensor | None  # [1, P], for the L1 proximal step
     noise: DropoutNoise | None  # dropout masks
     low: torch.dtype | None = None  # matmul dtype of mixed precision (``precision``), or None
+    ws: Workspace = field(default_factory=Workspace)  # the steps' reused intermediates
 
 
 def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> None:
@@ -47,7 +49,7 @@ def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> N
     """
     weights, biases = ctx.layout.weights(params), ctx.layout.biases(params)
     z, cache = forward_train(
-        weights, biases, x, ctx.act, ctx.act_param, ctx.keep, ctx.noise, ctx.low
+        weights, biases, x, ctx.act, ctx.act_param, ctx.keep, ctx.noise, ctx.low, ctx.ws
     )
     if ctx.noise is not None:
         ctx.noise.step += 1
@@ -87,6 +89,7 @@ def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> N
         ctx.act,
         ctx.act_param,
         l2,
+        ctx.ws,
     )
     optimizer.step(grad, lr, active)
     if ctx.alpha_l1 is not None:
@@ -133,10 +136,10 @@ class ValSet:
 
     @classmethod
     def build(cls, data, rows, valid, score_kind) -> ValSet:
-        w = data.w[rows] * valid.to(data.w.dtype)
+        w = take(data.w, rows) * valid.to(data.w.dtype)
         ss_tot = None
         if score_kind == "r2":
-            y, wy = data.Y[rows], w.unsqueeze(-1)
+            y, wy = take(data.Y, rows), w.unsqueeze(-1)
             mean = (wy * y).sum(1, keepdim=True) / wy.sum(1, keepdim=True)
             ss_tot = (wy * (y - mean) ** 2).sum(1)
         return cls(rows, w, score_kind, ss_tot)
@@ -149,8 +152,8 @@ def evaluate(ctx, params, data, val, chunk_rows=16384) -> tuple[Tensor, Tensor]:
     loss_sum, stat = 0.0, 0.0
     for i in range(0, val.rows.shape[1], chunk_rows):
         r, wc = val.rows[:, i : i + chunk_rows], val.w[:, i : i + chunk_rows]
-        z = forward(weights, biases, data.X[r], ctx.act, ctx.act_param)
-        y = data.Y[r]
+        z = forward(weights, biases, take(data.X, r), ctx.act, ctx.act_param)
+        y = take(data.Y, r)
         value, _ = ctx.loss.value_and_grad(z, y, ctx.loss_param)
         loss_sum = loss_sum + (value * wc).sum(1)
         if val.score_kind == "r2":
