@@ -244,3 +244,56 @@ def test_backward_matches_autograd(act, loss, regularised):
         None if l2 is None else l2 / s.unsqueeze(-1),
     )
     torch.testing.assert_close(grad, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("act", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
+def test_workspace_and_thin_layers_match_autograd(act, loss):
+    """The training step's fast path: a Workspace (buffers rewritten by the next
+    step, ReLU and dropout in place) and layers of 9 and 3 outputs, which
+    multiply as their transposes. Two steps on one workspace, each against autograd."""
+    from skdl.nn.mlp import Workspace, _thin
+
+    units = (40, 9, 20, 3)
+    layout, flat = _stack(units, seed=sorted(ACTIVATIONS).index(act))
+    assert [_thin(w) for w in layout.weights(flat)] == [True, False, True]
+    flat.mul_(0.3)
+    gen = torch.Generator().manual_seed(7)
+    noise = _noise([11, 12, 13])
+    keep = [
+        torch.tensor([[[0.7]], [[0.5]], [[0.9]]], dtype=torch.float64),
+        torch.tensor([[[0.8]], [[1.0]], [[0.6]]], dtype=torch.float64),
+    ]
+    act_param = _act_param(act)
+    workspace = Workspace()
+    ws, bs = layout.weights(flat), layout.biases(flat)
+    for _ in range(2):
+        b = 11
+        x = torch.randn(K, b, units[0], generator=gen, dtype=torch.float64)
+        y = _targets(loss, K, b, units[-1], gen)
+        w = torch.rand(K, b, generator=gen, dtype=torch.float64) + 0.5
+        z, cache = forward_train(
+            ws, bs, x, ACTIVATIONS[act], act_param, keep, noise, None, workspace
+        )
+        torch.testing.assert_close(
+            z, forward_train(ws, bs, x, ACTIVATIONS[act], act_param, keep, noise)[0]
+        )
+        _, dz = LOSSES[loss].value_and_grad(z, y, 0.7)
+        dz = dz * (w / w.sum(1, keepdim=True)).unsqueeze(-1)
+        grad = torch.full_like(flat, np.nan)  # every entry must be written
+        backward(
+            ws,
+            layout.weights(grad),
+            layout.biases(grad),
+            cache,
+            dz,
+            ACTIVATIONS[act],
+            act_param,
+            None,
+            workspace,
+        )
+        expected = _autograd_grad(
+            layout, flat, x, y, w, act, act_param, cache.masks, loss, 0.7, None
+        )
+        torch.testing.assert_close(grad, expected, rtol=1e-10, atol=1e-12)
+        noise.step += 1
