@@ -28,8 +28,17 @@ class Loss:
     output: Callable[[Tensor], Tensor]
 
 
+def _log_softmax(z):
+    if z.dim() == 3 and z.stride(-1) != 1:
+        # a transposed view (see skdl.nn.mlp._thin): over dim 1 of the
+        # contiguous [K, O, B] the CPU kernel vectorizes along the rows, 3x
+        # faster than over a last dimension of a few classes
+        return torch.log_softmax(z.transpose(1, 2), dim=1).transpose(1, 2)
+    return torch.log_softmax(z, dim=-1)
+
+
 def _softmax_xent(z, y, delta):
-    logp = torch.log_softmax(z, dim=-1)
+    logp = _log_softmax(z)
     p = torch.exp(logp)
     return -(y * logp).sum(-1), p - y
 
