@@ -179,15 +179,22 @@ class Optimizer:
             for tensor, old in zip(tensors, saved):
                 torch.where(active, tensor, old, out=tensor)
 
-    def state_dict(self) -> dict[str, Tensor]:
+    def state_dict(self, rows: slice | None = None) -> dict[str, Tensor]:
         """Return a copy of the optimizer state, step counts included.
+
+        Parameters
+        ----------
+        rows : slice, default=None
+            Copy only these models' rows (e.g. ``slice(k, k + 1)``: one model of
+            the stack); None copies every model.
 
         Returns
         -------
         state : dict of str to Tensor
             ``"step"`` (shape (K, 1)) and the algorithm's buffers.
         """
-        return {name: tensor.clone() for name, tensor in self.state.items()}
+        rows = slice(None) if rows is None else rows
+        return {name: tensor[rows].clone() for name, tensor in self.state.items()}
 
     def load_state_dict(self, state: dict[str, Tensor]) -> None:
         """Copy a state returned by :meth:`state_dict` into this optimizer.

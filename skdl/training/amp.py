@@ -113,11 +113,13 @@ class LossScaledOptimizer:
         self.scale.copy_(scale)
         self.growth_tracker.copy_(tracker)
 
-    def state_dict(self) -> dict[str, Tensor]:
-        """The optimizer's state plus ``loss_scale`` and ``loss_scale_growth_tracker``."""
-        state = self.optimizer.state_dict()
-        state[SCALER_STATE[0]] = self.scale.clone()
-        state[SCALER_STATE[1]] = self.growth_tracker.clone()
+    def state_dict(self, rows: slice | None = None) -> dict[str, Tensor]:
+        """The optimizer's state plus ``loss_scale`` and ``loss_scale_growth_tracker``
+        (of the models ``rows``, a slice, or of all of them)."""
+        rows = slice(None) if rows is None else rows
+        state = self.optimizer.state_dict(rows)
+        state[SCALER_STATE[0]] = self.scale[rows].clone()
+        state[SCALER_STATE[1]] = self.growth_tracker[rows].clone()
         return state
 
     def load_state_dict(self, state: dict[str, Tensor]) -> None:

@@ -400,3 +400,36 @@ def test_integer_and_list_X(Estimator):
     a = _fit(Estimator(**FAST, dtype="float64"), Xi, y)
     b = _fit(Estimator(**FAST, dtype="float64"), Xi.astype(np.float64).tolist(), list(y))
     np.testing.assert_array_equal(a.predict(Xi), b.predict(Xi))
+
+
+@pytest.mark.parametrize(
+    ("base", "job", "match"),
+    [
+        ({}, {"alpha": -1.0}, "'alpha' parameter of MLPClassifier"),
+        ({}, {"dropout": 2.0}, "dropout"),
+        ({"learning_rate_init": 0.0}, {"alpha": 1e-3}, "'learning_rate_init' parameter"),
+    ],
+)
+def test_fit_many_rejects_an_invalid_job_or_base_parameter(base, job, match):
+    # a fused stack validates its estimator once and each job's changes
+    X, y, _ = _data()
+    est = MLPClassifier(**FAST, **base)
+    rows = np.arange(len(y))
+    _raises(
+        InvalidParameterError if "parameter" in match else ValueError,
+        match,
+        lambda: est._fit_many(X, y, [({}, rows), (job, rows)]),
+    )
+
+
+def test_param_names_are_read_once_per_class_and_stay_correct():
+    class Wider(MLPClassifier):
+        def __init__(self, extra=1, **kwargs):
+            super().__init__(**kwargs)
+            self.extra = extra
+
+    names = MLPClassifier._get_param_names()
+    assert names == sorted(names) and "alpha" in names and "extra" not in names
+    assert "extra" in Wider._get_param_names()
+    names.append("mutated")  # a caller's copy: the cache is not touched
+    assert "mutated" not in MLPClassifier._get_param_names()

@@ -211,6 +211,18 @@ def test_state_dict_round_trip_continues_identically(name, options):
     assert not torch.equal(state["step"], opt.state["step"]), "state_dict is a copy"
 
 
+def test_state_dict_of_some_rows_copies_only_those_rows():
+    problem = make_problem(n_models=3, seed=5)
+    _, opt = run_skdl("adam", {}, problem, n_steps=4)
+    full, row = opt.state_dict(), opt.state_dict(rows=slice(1, 2))
+    assert set(row) == set(full)
+    for key, value in row.items():
+        assert value.shape[0] == 1
+        assert torch.equal(value, full[key][1:2])
+        assert value.data_ptr() != opt.state[key].data_ptr()
+        assert value._base is None, "a copy of the row, not a view into the stack's state"
+
+
 def test_load_state_dict_rejects_another_optimizers_state():
     params = torch.zeros(2, 3)
     hyper = {name: torch.full((2, 1), 0.9) for name in HYPERPARAMETERS}
