@@ -113,14 +113,18 @@ def _l1_proximal(params, lr, alpha_l1, scale, weight_mask, taken=None):
 def penalty(ctx, params) -> Tensor:
     """Per-model penalty ``0.5*a2*||W||^2 + a1*||W||_1`` over weights only, ``[K]``.
 
-    One matrix-vector product with the 0/1 weight mask per term, whatever the depth.
+    Reductions over each layer's weight columns of ``params``, writing no
+    ``[K, P]`` temporary (on the CPU a fresh one cost more than the sums).
     """
-    col = ctx.weight_mask.T  # [P, 1]
+    cols = [params[:, a:b] for a, b, _ in ctx.layout.offsets]  # [K, n_in * n_out] views
     total = 0.0
     if ctx.alpha_l2 is not None:
-        total = torch.mm(params * params, col).view(-1) * ctx.alpha_l2.view(-1) * 0.5
+        # row . row per model: a batched dot product, [K, 1, n] x [K, n, 1]
+        sq = sum(torch.bmm(c.unsqueeze(1), c.unsqueeze(2)).view(-1) for c in cols)
+        total = sq * ctx.alpha_l2.view(-1) * 0.5
     if ctx.alpha_l1 is not None:
-        total = total + torch.mm(params.abs(), col).view(-1) * ctx.alpha_l1.view(-1)
+        l1 = sum(torch.linalg.vector_norm(c, ord=1, dim=1) for c in cols)
+        total = total + l1 * ctx.alpha_l1.view(-1)
     return total
 
 
