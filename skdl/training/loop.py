@@ -152,8 +152,12 @@ def _read_losses(loss_acc, params, n_train) -> np.ndarray:
     """The epoch's mean losses, NaN where a weight is no longer finite: one host read
     (a step can overflow the weights while the loss it measured was finite)."""
     k = params.shape[0]
-    read = torch.cat([loss_acc, torch.isfinite(params).all(1).to(loss_acc.dtype)]).cpu().numpy()
-    return np.where(read[k:] > 0, read[:k] / n_train, np.nan)
+    # a row's max and min are finite iff all of it is (NaN propagates through
+    # both): two reductions, where isfinite writes [K, P] temporaries
+    ends = torch.cat([params.amax(1), params.amin(1)])
+    read = torch.cat([loss_acc, ends]).cpu().numpy()
+    finite = np.isfinite(read[k : 2 * k]) & np.isfinite(read[2 * k :])
+    return np.where(finite, read[:k] / n_train, np.nan)
 
 
 def _record(state, result, active, loss, val_loss, val_score, lr_np, seconds) -> None:
