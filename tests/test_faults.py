@@ -157,7 +157,7 @@ def test_interrupt_during_lbfgs_leaves_a_usable_model(monkeypatch):
 
 def test_interrupt_during_predict_propagates(monkeypatch):
     est = MLPRegressor(**TINY, max_iter=2).fit(X_REG, Y_REG)
-    _interrupt_at_call(monkeypatch, _base, "forward", 0)
+    _interrupt_at_call(monkeypatch, _base, "forward_rows", 0)
     with pytest.raises(KeyboardInterrupt):
         est.predict(X_REG)
 
@@ -243,16 +243,16 @@ needs_wiring = pytest.mark.skipif(
 def test_predict_retries_with_smaller_chunks(monkeypatch):
     est = MLPClassifier(**TINY, max_iter=3).fit(X_CLF, Y_CLF)
     expected = est.predict_proba(X_CLF)
-    real, rows = _base.forward, []
+    real, rows = _base.forward_rows, []
 
-    def forward(weights, biases, x, *args, **kwargs):
-        rows.append(x.shape[1])
-        if x.shape[1] > 6:
+    def forward_rows(weights, biases, x, *args, **kwargs):
+        rows.append(x.shape[0])
+        if x.shape[0] > 6:
             raise OutOfMemoryError("CUDA out of memory.")
         return real(weights, biases, x, *args, **kwargs)
 
     monkeypatch.setattr(_base, "_PREDICT_CHUNK", 32)
-    monkeypatch.setattr(_base, "forward", forward)
+    monkeypatch.setattr(_base, "forward_rows", forward_rows)
     # the same numbers up to the rounding of a smaller matmul
     np.testing.assert_allclose(est.predict_proba(X_CLF), expected, rtol=1e-12, atol=1e-15)
     assert max(r for r in rows if r <= 6) == 4  # 32 -> 16 -> 8 -> 4

@@ -8,8 +8,10 @@ so a model trained on a GPU pickles and loads anywhere).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import warnings
+import weakref
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
@@ -26,7 +28,7 @@ from .._compat import _check_sample_weight
 from ..nn.activations import ACTIVATIONS
 from ..nn.init import resolve_init
 from ..nn.losses import LOSSES
-from ..nn.mlp import forward
+from ..nn.mlp import FEW_ROWS, forward_rows
 from ..training import lbfgs
 from ..training.data import DeviceData, Members
 from ..training.history import History
@@ -64,6 +66,13 @@ def _model_epochs(bar):
         bar.advance(sum(1 for h in state.history if h and h[-1]["epoch"] == state.epoch))
 
     return report
+
+
+_INFERENCE_TENSORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Each fitted estimator's weights as tensors, kept by ``_inference_weights``
+between predict calls. Outside the estimator: predict must leave its
+``__dict__`` unchanged (scikit-learn's ``check_dict_unchanged``), and a pickle
+or clone never carries tensors."""
 
 
 def _validate_changed(est, params) -> None:
@@ -561,31 +570,78 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         # invariance check requires; float32 X: half the memory traffic).
         wide = self.dtype == "float64" or (device.type == "cpu" and X.dtype == np.float64)
         dtype = torch.float64 if wide else torch.float32
-        weights = [torch.as_tensor(c).to(device=device, dtype=dtype)[None] for c in self.coefs_]
-        biases = [
-            torch.as_tensor(b).to(device=device, dtype=dtype).view(1, 1, -1)
-            for b in self.intercepts_
-        ]
+        weights, biases = self._inference_weights(dtype, device)
         act = ACTIVATIONS[self.activation]
         act_param = self._act_param_tensor(dtype, device)
-        loss = LOSSES[self._loss_name()]
+        act_param = None if act_param is None else act_param.view(1, 1)
+        output = LOSSES[self._loss_name()].output
         out = np.empty((X.shape[0], self.n_outputs_), dtype=np.float64)
         units = [c.shape[0] for c in self.coefs_] + [self.n_outputs_]
-        with (
-            torch.inference_mode(),
-            cpu_threads(device, step_flops(units, min(X.shape[0], _PREDICT_CHUNK)) / 3),
-        ):
+        if X.shape[0] < FEW_ROWS:
+            # no tensor here requires a gradient, and a few rows never start
+            # a parallel region: the modes' switches would cost more than the
+            # rest of a one-row call's arithmetic
+            modes = contextlib.nullcontext()
+        else:
+            modes = contextlib.ExitStack()
+            modes.enter_context(torch.inference_mode())
+            modes.enter_context(
+                cpu_threads(device, step_flops(units, min(X.shape[0], _PREDICT_CHUNK)) / 3)
+            )
+        with modes:
 
             def run(start, stop):
                 chunk = _to_dense(X[start:stop])
-                x = torch.as_tensor(np.require(chunk, requirements=["C", "W"])).to(
-                    device=device, dtype=dtype
-                )
-                z = forward(weights, biases, x[None], act, act_param)[0]
-                out[start:stop] = loss.output(z.double()).cpu().numpy()
+                x = torch.as_tensor(np.require(chunk, requirements=["C", "W"]))
+                z = forward_rows(weights, biases, x.to(device=device, dtype=dtype), act, act_param)
+                out[start:stop] = output(z.double()).cpu().numpy()
 
             predict_in_chunks(run, X.shape[0], _PREDICT_CHUNK, est=self)
         return out
+
+    def _inference_weights(self, dtype, device) -> tuple[list, list]:
+        """``coefs_`` / ``intercepts_`` as ``[n_in, n_out]`` / ``[n_out]`` tensors
+        of ``dtype`` on ``device``, kept between predict calls.
+
+        Converting them took about a tenth of a single-row ``predict``. The
+        kept tensors are used again only while ``coefs_`` and ``intercepts_``
+        hold the same arrays (not reassigned, not refitted) with the same
+        values: tensors that share the arrays' memory (same dtype, on the CPU)
+        see in-place edits by themselves; converted copies are checked against
+        a snapshot of the arrays, so an edit in place is never missed.
+        """
+        arrays = (*self.coefs_, *self.intercepts_)
+        kept = _INFERENCE_TENSORS.get(self)
+        if (
+            kept is not None
+            and kept["key"] == (dtype, device)
+            and len(kept["arrays"]) == len(arrays)
+            and all(a is b for a, b in zip(arrays, kept["arrays"]))
+            and all(
+                snap is None
+                or (a.dtype == snap[0] and a.shape == snap[1] and a.tobytes() == snap[2])
+                for a, snap in zip(arrays, kept["snapshots"])
+            )
+        ):
+            return kept["weights"], kept["biases"]
+        tensors, snapshots = [], []
+        for a in arrays:
+            t = torch.as_tensor(a).to(device=device, dtype=dtype)
+            shares = t.device.type == "cpu" and t.data_ptr() == np.asarray(a).ctypes.data
+            tensors.append(t)
+            # the bytes: comparing them is one memcmp, several times faster
+            # than np.array_equal on small arrays
+            snapshots.append(None if shares else (a.dtype, a.shape, a.tobytes()))
+        n = len(self.coefs_)
+        weights, biases = tensors[:n], [t.view(-1) for t in tensors[n:]]
+        _INFERENCE_TENSORS[self] = {
+            "key": (dtype, device),
+            "arrays": arrays,
+            "snapshots": snapshots,
+            "weights": weights,
+            "biases": biases,
+        }
+        return weights, biases
 
     # ---------------------------------------------------------- persistence
     def to_onnx(self, path=None):

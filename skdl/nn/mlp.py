@@ -210,6 +210,39 @@ def forward(
     return a
 
 
+FEW_ROWS = 64
+"""Below this many rows, inference multiplies narrow layers as they are: the
+transposed product pays off only from about 32 to 128 rows (one CPU thread,
+[n, 100] x [100, 10]: 2.9 vs 7.9 us at 1 row, 25 vs 14 us at 128)."""
+
+
+def forward_rows(
+    weights: list[Tensor],
+    biases: list[Tensor],
+    x: Tensor,
+    act: Activation,
+    act_param: Tensor | None,
+) -> Tensor:
+    """Raw outputs ``[n, n_out]`` of one model for rows ``x [n, F]``: inference
+    with 2-D products, ``weights`` ``[n_in, n_out]``, ``biases`` ``[n_out]``,
+    ``act_param`` ``[1, 1]`` or None. A predict call pays for each operation,
+    and on one row each costs far more than its arithmetic: this pass has no
+    model dimension to add, view or transpose, and applies ReLU in place."""
+    last = len(weights) - 1
+    transpose = x.shape[0] >= FEW_ROWS
+    a = x
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        if transpose and _thin(w):
+            z = torch.addmm(b.unsqueeze(1), w.T, a.T).T
+        else:
+            z = torch.addmm(b, a, w)
+        if i == last:
+            return z
+        in_place = act.forward_in_place
+        a = act.forward(z, act_param) if in_place is None else in_place(z, act_param)
+    raise AssertionError("unreachable")
+
+
 def _linear_low(a: Tensor, w: Tensor, b: Tensor) -> Tensor:
     # the product in the low dtype (accumulated in float32 by torch's CPU kernels
     # and by cuBLAS, up to its optional reduced-precision split-K reductions),

@@ -314,3 +314,52 @@ def test_early_stopping_keeps_the_best_epoch():
     short = _fit(_estimator("regression", **{**params, "max_iter": best_epoch + 1}), X, y)
     _assert_same_weights(est, short, rtol=1e-12, atol=1e-14)
     assert short.validation_scores_[-1] == est.best_validation_score_
+
+
+def _reference_outputs(est, X):
+    """The network's raw outputs in float64 numpy, from coefs_ and intercepts_."""
+    a = np.asarray(X, dtype=np.float64)
+    for i, (w, b) in enumerate(zip(est.coefs_, est.intercepts_)):
+        a = a @ w.astype(np.float64) + b
+        if i < len(est.coefs_) - 1:
+            a = np.maximum(a, 0)
+    return a
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_predict_sees_coefs_edited_in_place_or_replaced(dtype):
+    # predict keeps the weights' tensors between calls; they must follow the
+    # arrays, whether shared (float64 model, float64 X) or converted copies
+    X, y = _data("regression")
+    est = _fit(_estimator("regression", dtype=dtype), X, y)
+    before = est.predict(X[:3])
+    est.coefs_[0][0, 0] += 1.0
+    est.intercepts_[-1][0] -= 0.5
+    edited = est.predict(X[:3])
+    assert not np.allclose(edited, before)
+    np.testing.assert_allclose(edited, _reference_outputs(est, X[:3]).ravel(), rtol=1e-6)
+    est.coefs_ = [c * 0.5 for c in est.coefs_]
+    np.testing.assert_allclose(
+        est.predict(X[:3]), _reference_outputs(est, X[:3]).ravel(), rtol=1e-6
+    )
+    est.intercepts_ = [np.zeros_like(b) for b in est.intercepts_]
+    np.testing.assert_allclose(
+        est.predict(X[:3]), _reference_outputs(est, X[:3]).ravel(), rtol=1e-6
+    )
+    state = dict(vars(est))
+    est.predict(X[:3])
+    assert vars(est).keys() == state.keys(), "predict leaves the estimator's attributes alone"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_predict_is_the_same_in_one_row_and_in_a_large_batch(dtype):
+    # few rows and many take different product shapes (narrow layers transposed
+    # from FEW_ROWS rows on); every row must come out the same either way
+    rng = np.random.RandomState(1)
+    X = rng.randn(300, 40).astype(dtype)
+    y = rng.randint(0, 4, 300)
+    est = _fit(MLPClassifier(hidden_layer_sizes=(30,), max_iter=3, random_state=0), X, y)
+    full = est.predict_proba(X)
+    rows = np.vstack([est.predict_proba(X[i : i + 1]) for i in range(0, 300, 37)])
+    rtol = 1e-12 if dtype == "float64" else 2e-6
+    np.testing.assert_allclose(rows, full[::37], rtol=rtol, atol=1e-12)
