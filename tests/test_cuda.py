@@ -99,3 +99,36 @@ def test_training_step_never_synchronises(digits, no_sync_in_epochs):
     X, y = digits
     est = skdl.MLPClassifier((16,), max_iter=2, random_state=0, device="cuda", batch_size=50)
     _quiet(est.fit, X, y)
+
+
+def test_streamed_data_trains_the_same_model(digits, monkeypatch):
+    """Data that would not fit stays in host memory and reaches the GPU batch by
+    batch (page-locked staging buffers, copies that do not block): the same
+    model as with the data resident."""
+    from skdl.training import data as data_module
+
+    X, y = digits
+    params = dict(
+        hidden_layer_sizes=(16,),
+        max_iter=4,
+        random_state=0,
+        dtype="float64",
+        device="cuda",
+        early_stopping=True,
+        batch_size=32,
+    )
+    resident = _quiet(skdl.MLPClassifier(**params).fit, X, y)
+    built = []
+    real = data_module.DeviceData.from_arrays.__func__
+
+    def from_arrays(cls, *args, **kw):
+        built.append(real(cls, *args, **kw))
+        return built[-1]
+
+    monkeypatch.setattr(data_module, "keeps_resident", lambda nbytes, device: False)
+    monkeypatch.setattr(data_module.DeviceData, "from_arrays", classmethod(from_arrays))
+    streamed = _quiet(skdl.MLPClassifier(**params).fit, X, y)
+    assert built[-1].streamed and built[-1].X.device.type == "cpu"
+    for a, b in zip(resident.coefs_ + resident.intercepts_, streamed.coefs_ + streamed.intercepts_):
+        assert_allclose(a, b, rtol=1e-7, atol=1e-9)
+    assert_allclose(resident.validation_scores_, streamed.validation_scores_)

@@ -228,7 +228,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         ``tasks`` (a plain fit only) reports each epoch to scikit-learn's callbacks.
         """
         device, dtype = resolve_device(self.device), cfg.torch_dtype
-        data = DeviceData.from_arrays(_to_dense(X), Y, w, dtype, device)
+        # L-BFGS takes every training row at each iteration: its data stays on the device
+        stream = False if self.solver == "lbfgs" else None
+        data = DeviceData.from_arrays(_to_dense(X), Y, w, dtype, device, stream=stream)
         ests = [m[0] for m in members]
         seeds = [m[1] for m in members]
         rows = self._member_rows(Y, members, incremental)

@@ -1,34 +1,121 @@
-"""Data resident on the device, and which rows each model of the stack trains on.
+"""Data on the device, and which rows each model of the stack trains on.
 
-The dataset is moved to the device once (:class:`DeviceData`). Each of the K
-models has its own training rows and validation rows (:class:`Members`), so a
-stack can hold ``n_init`` restarts on one split or candidates x CV folds on
-different splits. Row lists of unequal length are padded with weight 0.
+The dataset is moved to the device once (:class:`DeviceData`) when it fits
+comfortably there; otherwise it stays in host memory and each batch's rows are
+gathered on the host and copied over (streamed). Each of the K models has its
+own training rows and validation rows (:class:`Members`), so a stack can hold
+``n_init`` restarts on one split or candidates x CV folds on different splits.
+Row lists of unequal length are padded with weight 0.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import Tensor
 
+RESIDENT_FRACTION = 0.5
+"""The data stays on an accelerator when it takes at most this fraction of the
+device's free memory (the rest is for the models, their optimizer state and
+a step's intermediates); larger data is streamed from host memory."""
+
+
+def _free_bytes(device: torch.device) -> int | None:
+    """Free memory of ``device`` in bytes; None where the data always stays
+    (the CPU, and MPS, whose memory is the host's)."""
+    if device.type != "cuda":
+        return None
+    free, _total = torch.cuda.mem_get_info(device)
+    return int(free)
+
+
+def keeps_resident(nbytes: int, device: torch.device) -> bool:
+    """Whether data of ``nbytes`` is moved to ``device`` once (else streamed)."""
+    free = _free_bytes(device)
+    return free is None or nbytes <= RESIDENT_FRACTION * free
+
+
+class _Stager:
+    """Streams batches from host memory: each batch's rows are gathered into one
+    of two staging buffers (page-locked on CUDA) and copied to the device
+    without blocking, so the host gathers the next batch while the device
+    computes. A buffer is rewritten only after its previous copy has finished."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.pin = device.type == "cuda"
+        self.buffers: list[dict] = [{}, {}]
+        self.copied: list = [None, None]  # per buffer: the CUDA event after its copy
+        self.turn = 0
+
+    def fetch(self, tensors: list[Tensor], rows: Tensor) -> list[Tensor]:
+        slot, self.turn = self.turn, self.turn ^ 1
+        if self.copied[slot] is not None:
+            self.copied[slot].synchronize()
+        flat = rows.reshape(-1)
+        out = []
+        for i, t in enumerate(tensors):
+            shape = (flat.numel(), *t.shape[1:])
+            buf = self.buffers[slot].get((i, shape))
+            if buf is None:
+                buf = torch.empty(shape, dtype=t.dtype, pin_memory=self.pin)
+                self.buffers[slot][(i, shape)] = buf
+            torch.index_select(t, 0, flat, out=buf)
+            moved = buf.to(self.device, non_blocking=self.pin)
+            out.append(moved.view(*rows.shape, *t.shape[1:]))
+        if self.pin:
+            self.copied[slot] = torch.cuda.Event()
+            self.copied[slot].record()
+        return out
+
 
 @dataclass
 class DeviceData:
-    """Features ``X [n, F]``, targets ``Y [n, O]`` and sample weights ``w [n]`` on the device."""
+    """Features ``X [n, F]``, targets ``Y [n, O]`` and sample weights ``w [n]``.
+
+    On ``device``, or in host memory when ``streamed`` (then row indices live on
+    the host too, :attr:`index_device`, and :meth:`batch` copies each batch over).
+    """
 
     X: Tensor
     Y: Tensor
     w: Tensor
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    streamed: bool = False
+    _stager: _Stager | None = field(default=None, repr=False)
 
     @classmethod
-    def from_arrays(cls, X, Y, w, dtype, device) -> DeviceData:
-        X = torch.as_tensor(np.require(X, requirements=["C", "W"])).to(device=device, dtype=dtype)
-        Y = torch.as_tensor(np.require(Y, requirements=["C", "W"])).to(device=device, dtype=dtype)
-        w = torch.as_tensor(np.require(w, requirements=["C", "W"])).to(device=device, dtype=dtype)
-        return cls(X, Y, w)
+    def from_arrays(cls, X, Y, w, dtype, device, stream: bool | None = None) -> DeviceData:
+        """The arrays as ``dtype`` tensors; ``stream`` None decides by
+        :func:`keeps_resident`, True/False forces it."""
+        device = torch.device(device)
+        host = [
+            torch.as_tensor(np.require(a, requirements=["C", "W"])).to(dtype=dtype)
+            for a in (X, Y, w)
+        ]
+        if stream is None:
+            stream = not keeps_resident(sum(t.nbytes for t in host), device)
+        if stream:
+            return cls(*host, device=device, streamed=True, _stager=_Stager(device))
+        return cls(*(t.to(device) for t in host), device=device)
+
+    @property
+    def index_device(self) -> torch.device:
+        """Where row-index tensors into this data must be."""
+        return torch.device("cpu") if self.streamed else self.device
+
+    def batch(self, rows: Tensor, ws=None) -> tuple[Tensor, Tensor]:
+        """``(X[rows], Y[rows])`` on the device for a ``[K, B]`` index tensor."""
+        if self.streamed:
+            x, y = self._stager.fetch([self.X, self.Y], rows)
+            return x, y
+        return take(self.X, rows, ws, "x"), take(self.Y, rows, ws, "y")
+
+    def on_device(self, t: Tensor) -> Tensor:
+        """A tensor computed from this data's host copy, moved to the device."""
+        return t.to(self.device) if self.streamed else t
 
 
 def take(t: Tensor, rows: Tensor, ws=None, name: str = "") -> Tensor:

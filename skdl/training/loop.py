@@ -143,7 +143,7 @@ def _run_epoch(ctx, spec, data, members, params, grad, optimizer, lr, order, w_o
             # a model whose rows are used up sits this batch out (known on the
             # host: no sync, and no masking while every model has rows)
             mask = torch.as_tensor(s < members.n_train, device=device).view(k, 1)
-        x, y = take(data.X, rows, ctx.ws, "x"), take(data.Y, rows, ctx.ws, "y")
+        x, y = data.batch(rows, ctx.ws)
         train_step(ctx, params, grad, optimizer, x, y, wb, lr, mask, loss_acc)
     return loss_acc
 
@@ -199,7 +199,7 @@ def train(
     grad = torch.zeros_like(params)
     val = None
     if spec.early_stopping or members.val is not None:
-        val = ValSet.build(data, *members.val_rows(device), spec.score_kind)
+        val = ValSet.build(data, *members.val_rows(data.index_device), spec.score_kind)
     weighted = members.padded or not bool(torch.all(data.w == 1))
     n_train = members.n_train.astype(np.float64)
     active = np.ones(k, dtype=bool)
@@ -212,8 +212,11 @@ def train(
             tic = time.perf_counter()
             lr_np = _learning_rates(spec, state, lr_init, n_train, state.epoch)
             lr = torch.as_tensor(lr_np, dtype=dtype).view(k, 1).to(device)
-            order, valid = members.epoch_order(generators if spec.shuffle else None, device)
-            w_order = take(data.w, order) * valid.to(dtype) if weighted else None
+            gens = generators if spec.shuffle else None
+            order, valid = members.epoch_order(gens, data.index_device)
+            w_order = None
+            if weighted:
+                w_order = data.on_device(take(data.w, order) * valid.to(dtype))
             loss_acc = _run_epoch(
                 ctx, spec, data, members, params, grad, optimizer, lr, order, w_order
             )

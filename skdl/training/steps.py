@@ -164,8 +164,9 @@ class ValSet:
         if score_kind == "r2":
             y, wy = take(data.Y, rows), w.unsqueeze(-1)
             mean = (wy * y).sum(1, keepdim=True) / wy.sum(1, keepdim=True)
-            ss_tot = (wy * (y - mean) ** 2).sum(1)
-        return cls(rows, w, score_kind, ss_tot)
+            ss_tot = data.on_device((wy * (y - mean) ** 2).sum(1))
+        # rows index the data (on the host when it is streamed); weights go to the device
+        return cls(rows, data.on_device(w), score_kind, ss_tot)
 
 
 @torch.inference_mode()
@@ -175,8 +176,8 @@ def evaluate(ctx, params, data, val, chunk_rows=16384) -> tuple[Tensor, Tensor]:
     loss_sum, stat = 0.0, 0.0
     for i in range(0, val.rows.shape[1], chunk_rows):
         r, wc = val.rows[:, i : i + chunk_rows], val.w[:, i : i + chunk_rows]
-        z = forward(weights, biases, take(data.X, r), ctx.act, ctx.act_param)
-        y = take(data.Y, r)
+        x, y = data.batch(r)
+        z = forward(weights, biases, x, ctx.act, ctx.act_param)
         value, _ = ctx.loss.value_and_grad(z, y, ctx.loss_param)
         loss_sum = loss_sum + (value * wc).sum(1)
         if val.score_kind == "r2":
