@@ -96,11 +96,6 @@ _GOLDEN, _MIX1, _MIX2 = (
 )
 
 
-def _shr(z: Tensor, n: int) -> Tensor:
-    """Logical right shift of int64 (torch shifts arithmetically)."""
-    return (z >> n) & ((1 << (64 - n)) - 1)
-
-
 @dataclass
 class DropoutNoise:
     """Counter-based uniforms for dropout masks: ``u = splitmix64(seed, step, layer, unit)``.
@@ -123,19 +118,38 @@ class DropoutNoise:
 
     def uniform(self, layer: int, shape, dtype) -> Tensor:
         k, b, h = shape
-        unit = torch.arange(b * h, device=self.seeds.device, dtype=torch.int64).view(1, b, h)
         offset = _signed(((self.step * 64 + layer) * _MIX1) % (1 << 64))
-        z = self._uniq * _MIX2 + offset + unit * _GOLDEN
-        z = (z ^ _shr(z, 30)) * _MIX1
-        z = (z ^ _shr(z, 27)) * _MIX2
-        z = z ^ _shr(z, 31)
+        # z = seed * MIX2 + offset + unit * GOLDEN (int64, wrapping), then
+        # splitmix64's mixing, in place in two buffers: fresh int64 tensors at
+        # every operation cost about twice as much here
+        z = torch.add(self._unit_hash(b * h).view(1, b, h), self._uniq * _MIX2 + offset)
+        tmp = torch.empty_like(z)
+        for shift, mix in ((30, _MIX1), (27, _MIX2), (31, None)):
+            _shr_into(z, shift, tmp)
+            z.bitwise_xor_(tmp)
+            if mix is not None:
+                z.mul_(mix)
         if dtype == torch.float64:
-            u = _shr(z, 11).to(torch.float64).mul_(2.0**-53)
+            u = _shr_into(z, 11, tmp).to(torch.float64).mul_(2.0**-53)
         else:  # the top 24 bits: exactly representable in float32
-            u = _shr(z, 40).to(dtype).mul_(2.0**-24)
+            u = _shr_into(z, 40, tmp).to(dtype).mul_(2.0**-24)
         if self._inverse is None:
             return u
         return u.expand(k, b, h) if len(self._uniq) == 1 else u[self._inverse]
+
+    def _unit_hash(self, n: int) -> Tensor:
+        """``arange(n) * GOLDEN`` (wrapping), kept per size."""
+        cache = self.__dict__.setdefault("_units", {})
+        if n not in cache:
+            unit = torch.arange(n, device=self.seeds.device, dtype=torch.int64)
+            cache[n] = unit.mul_(_GOLDEN)
+        return cache[n]
+
+
+def _shr_into(z: Tensor, n: int, out: Tensor) -> Tensor:
+    """Logical right shift of int64 into ``out`` (torch shifts arithmetically)."""
+    torch.bitwise_right_shift(z, n, out=out)
+    return out.bitwise_and_((1 << (64 - n)) - 1)
 
 
 def _thin(w: Tensor) -> bool:
