@@ -275,9 +275,7 @@ def test_sgd_nesterov_with_zero_momentum_is_plain_sgd():
     g1, g2 = (grad.double() for grad in grads)
     first = g1 + 0.9 * g1
     second = g2 + 0.9 * (0.9 * g1 + g2)
-    expected = (
-        torch.tensor([1.0, 2.0], dtype=torch.float64) - 0.5 * first - 0.5 * second
-    )
+    expected = torch.tensor([1.0, 2.0], dtype=torch.float64) - 0.5 * first - 0.5 * second
     torch.testing.assert_close(params[1], expected, atol=1e-15, rtol=0)
 
 
