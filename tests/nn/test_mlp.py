@@ -297,3 +297,41 @@ def test_workspace_and_thin_layers_match_autograd(act, loss):
         )
         torch.testing.assert_close(grad, expected, rtol=1e-10, atol=1e-12)
         noise.step += 1
+
+
+def _reference_uniform(seed, step, layer, unit):
+    """The dropout noise of one unit, from its definition, in Python integers."""
+    m64, m32 = (1 << 64) - 1, (1 << 32) - 1
+    z = (seed * 0x94D049BB133111EB + (step * 64 + layer) * 0xBF58476D1CE4E5B9) & m64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m64
+    z ^= z >> 31
+    x = ((unit * 0x9E3779B9) & m32) ^ (z & m32)
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & m32
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & m32
+    x ^= x >> 16
+    x ^= z >> 32
+    return (x >> 8) / 2**24
+
+
+@pytest.mark.parametrize("seeds", [[7], [0, 3, 2**40 + 5], [4, 4]])
+def test_dropout_noise_matches_its_definition(seeds):
+    noise = _noise(seeds, step=13)
+    u = noise.uniform(1, (len(seeds), 3, 7), torch.float64)
+    for k, seed in enumerate(seeds):
+        for unit in (0, 1, 8, 20):
+            want = _reference_uniform(seed, 13, 1, unit)
+            assert u[k].reshape(-1)[unit].item() == want
+
+
+def test_dropout_noise_keys_on_the_host_equal_the_device_formula():
+    # on the CPU the keys are computed in Python; elsewhere with int64 tensors
+    noise = _noise([0, 1, 99, 2**33 + 7, 2**62 + 1], step=5)
+    host = noise._keys(2)
+    noise._host_seeds = None
+    device = noise._keys(2)
+    for a, b in zip(host, device):
+        assert a.dtype == b.dtype == torch.int32
+        assert torch.equal(a, b)
