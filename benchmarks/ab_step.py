@@ -6,8 +6,9 @@ Each round runs, in a fresh process per checkout (``PYTHONPATH=<dir>``),
 alternating old and new: (a) one fit of digits (1,347 rows, hidden (100,),
 batch 200, 50 epochs, no early stop), (b) one stack of 32 models
 (``_fit_many``, 80% of digits each, per-model learning rate / alpha / beta_1,
-30 epochs) without and (c) with dropout. One torch thread; each process keeps
-its best CPU time of several repeats, and the table shows the best over rounds
+30 epochs) without and (c) with dropout, (d) with dropout and a seed per
+model. One torch thread; each process keeps its best CPU time of several
+repeats, and the table shows the best over rounds
 (CPU time, not wall time: other processes on a shared machine inflate wall
 time much more). Make a checkout of an older commit with
 ``git worktree add /tmp/old <commit>`` or ``git archive <commit> | tar -x -C /tmp/old``.
@@ -44,10 +45,12 @@ if case == "fit":
     print(best_of(lambda: est.fit(X[:1347], y[:1347]), 5))
 else:
     rng = np.random.RandomState(0)
-    drop = case == "stack-dropout"
+    drop = case.startswith("stack-dropout")
     jobs = [({"learning_rate_init": 10 ** rng.uniform(-4, -2), "alpha": 10 ** rng.uniform(-6, -2),
               "dropout": rng.uniform(0, 0.5) if drop else 0.0, "beta_1": rng.uniform(0.8, 0.95)},
              np.sort(rng.choice(len(X), int(0.8 * len(X)), replace=False))) for _ in range(32)]
+    if case == "stack-dropout-seeds":  # every model its own seed: its own dropout masks
+        jobs = [({**params, "random_state": j}, rows) for j, (params, rows) in enumerate(jobs)]
     est = skdl.MLPClassifier((100,), max_iter=30, random_state=0, device="cpu")
     print(best_of(lambda: est._fit_many(X, y, jobs), 3))
 """
@@ -56,6 +59,7 @@ CASES = {
     "fit": "one fit, digits, 50 epochs",
     "stack": "stack of 32, 30 epochs",
     "stack-dropout": "stack of 32 with dropout, 30 epochs",
+    "stack-dropout-seeds": "stack of 32 with dropout, a seed per model, 30 epochs",
 }
 
 
