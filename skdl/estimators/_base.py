@@ -55,6 +55,22 @@ def _seeds(random_state, n_init: int) -> list[int]:
     return [int(base) + j for j in range(n_init)]
 
 
+def _join_loop_states(states: list) -> LoopState:
+    """One stack's loop state from its models' states (all at the same epoch)."""
+    if len(states) == 1:
+        return states[0]
+    return LoopState(
+        sum(s.k for s in states),
+        epoch=states[0].epoch,
+        t=states[0].t,
+        lr_factor=np.concatenate([s.lr_factor for s in states]),
+        best_loss=np.concatenate([s.best_loss for s in states]),
+        best_score=np.concatenate([s.best_score for s in states]),
+        no_improve=np.concatenate([s.no_improve for s in states]),
+        history=[list(h) for s in states for h in s.history],
+    )
+
+
 def _to_dense(X) -> np.ndarray:
     return X.toarray() if sp.issparse(X) else X
 
@@ -222,6 +238,42 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         errors = {id(est): exc for est, exc in stacked}
         return [errors.get(id(est), est) for est in ests]
 
+    def _continue_many(self, X, y, models, rows, sample_weight=None) -> list:
+        """Train fitted models further, all as one stack, by ``self.max_iter`` epochs.
+
+        Each model continues from its own weights, optimizer and loop state,
+        shuffling generator and dropout step (what ``warm_start=True`` keeps),
+        so with a schedule indexed by epoch and no early stopping, ``e1`` epochs
+        then ``e2 - e1`` more equal a fresh fit of ``e2`` epochs.
+
+        Parameters
+        ----------
+        X, y : the whole data set.
+        models : list of fitted estimators with ``n_init=1``, each fitted by a
+            stochastic solver on ``X[rows[i]]``, all at the same epoch (and
+            dropout step), sharing this estimator's structure.
+        rows : list of index arrays, one per model.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        estimators : list, one per model
+            The model trained further (in place), or the ``ValueError`` its
+            training raised (a diverged training).
+        """
+        X, Y, w, cfg = self._prepare(X, y, sample_weight, False, True)
+        members = [
+            (m, seed, np.asarray(r))
+            for m, r in zip(models, rows)
+            for seed in _seeds(m.random_state, 1)
+        ]
+        with oom_guard(self):
+            stacked = self._train_stack(cfg, X, Y, w, members, models, False, False)
+        errors = {id(m): exc for m, exc in stacked}
+        for m in models:
+            m.n_iter_ = len(m.history_)
+        return [errors.get(id(m), m) for m in models]
+
     def _train_stack(self, cfg, X, Y, w, members, jobs, first_pass, incremental, tasks=None):
         """Train one model per member ``(estimator, seed, rows)``; store each job's best.
 
@@ -295,9 +347,13 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _initial_params(self, cfg, ests, seeds, first_pass, dtype, device):
         layout = cfg.layout
-        if not first_pass:
+        if not first_pass:  # each model continues from its estimator's weights
+            n_layers = len(ests[0].coefs_)
             return layout.pack(
-                [c[None] for c in self.coefs_], [b[None] for b in self.intercepts_], dtype, device
+                [np.stack([e.coefs_[i] for e in ests]) for i in range(n_layers)],
+                [np.stack([e.intercepts_[i] for e in ests]) for i in range(n_layers)],
+                dtype,
+                device,
             )
         if any(e.init == "zeros" for e in ests) and cfg.layout.n_layers > 1:
             warnings.warn(
@@ -327,16 +383,22 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         optimizer = build_optimizer(cfg, params, ests)
         state = LoopState(k)
         generators = [torch.Generator().manual_seed(s + 7919) for s in seeds]
-        if not first_pass and getattr(self, "_solver_state", None) is not None:
-            saved = self._solver_state
-            if saved["solver"] == self.solver:
+        saved = [getattr(e, "_solver_state", None) for e in ests]
+        if not first_pass and all(s is not None for s in saved):
+            if all(s["solver"] == self.solver for s in saved):
                 optimizer.load_state_dict(
-                    {n: torch.as_tensor(v).to(device) for n, v in saved["optimizer"].items()}
+                    {
+                        n: torch.as_tensor(np.concatenate([s["optimizer"][n] for s in saved])).to(
+                            device
+                        )
+                        for n in saved[0]["optimizer"]
+                    }
                 )
-            state = saved["loop"]
-            generators[0].set_state(torch.as_tensor(saved["generator"]))
+            state = _join_loop_states([s["loop"] for s in saved])
+            for gen, s in zip(generators, saved):
+                gen.set_state(torch.as_tensor(s["generator"]))
             if ctx.noise is not None:
-                ctx.noise.step = saved["dropout_step"]
+                ctx.noise.step = saved[0]["dropout_step"]
         schedules = [FitConfig.schedule_of(e) for e in ests]
         spec = LoopSpec(
             batch_size=cfg.batch_size(int(rows.n_train.max())),
