@@ -11,7 +11,9 @@ those need no import.
 """
 
 from sklearn.base import _fit_context
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.metrics._scorer import _MultimetricScorer
+from sklearn.model_selection._search_successive_halving import BaseSuccessiveHalving
 from sklearn.model_selection._validation import (
     _fit_and_score,
     _insert_error_scores,
@@ -19,9 +21,10 @@ from sklearn.model_selection._validation import (
 )
 from sklearn.utils import _safe_indexing
 from sklearn.utils.multiclass import _check_partial_fit_first_call
-from sklearn.utils.validation import _check_method_params, _check_sample_weight
+from sklearn.utils.validation import _check_method_params, _check_sample_weight, _num_samples
 
 __all__ = [
+    "BaseSuccessiveHalving",
     "_MultimetricScorer",
     "_check_method_params",
     "_check_partial_fit_first_call",
@@ -29,6 +32,7 @@ __all__ = [
     "_fit_and_score",
     "_fit_context",
     "_insert_error_scores",
+    "_num_samples",
     "_safe_indexing",
     "_warn_or_raise_about_fit_failures",
 ]

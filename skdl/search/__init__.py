@@ -7,6 +7,14 @@ computation.
 """
 
 from ._coarse_to_fine import CoarseToFineSearchCV, narrow
+from ._halving import HalvingGridSearchCV, HalvingRandomSearchCV
 from ._search import GridSearchCV, RandomizedSearchCV
 
-__all__ = ["CoarseToFineSearchCV", "GridSearchCV", "RandomizedSearchCV", "narrow"]
+__all__ = [
+    "CoarseToFineSearchCV",
+    "GridSearchCV",
+    "HalvingGridSearchCV",
+    "HalvingRandomSearchCV",
+    "RandomizedSearchCV",
+    "narrow",
+]

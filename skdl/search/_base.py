@@ -192,6 +192,8 @@ class _Evaluator:
 class FusedSearchMixin:
     """Fused evaluation for subclasses of scikit-learn's ``BaseSearchCV``."""
 
+    _evaluator = _Evaluator  # the ``evaluate_candidates`` callback's class
+
     def fit(self, X, y=None, **params):
         """Run fit with all sets of parameters.
 
@@ -241,7 +243,7 @@ class FusedSearchMixin:
         self.n_splits_ = self._checked_cv_orig.get_n_splits(X, y, **routed.splitter.split)
         base_estimator = clone(self.estimator)
         parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
-        evaluate = _Evaluator(self, base_estimator, X, y, scorers, routed, parallel)
+        evaluate = self._evaluator(self, base_estimator, X, y, scorers, routed, parallel)
         with parallel:
             self._run_search(evaluate)
             first_test_score = evaluate.out[0]["test_scores"]
