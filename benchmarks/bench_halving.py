@@ -1,6 +1,7 @@
 """Fused successive halving vs scikit-learn's, over skdl's MLP and scikit-learn's.
 
     python benchmarks/bench_halving.py [--quick] [--repeats N] [--threads T] [--out FILE]
+        [--candidates 64] [--folds 5] [--epochs 81]
 
 H1 (digits, classification) and H2 (diabetes, regression; standardized X and
 y): ``HalvingRandomSearchCV(resource='max_iter', factor=3)`` over 64
@@ -152,6 +153,9 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke test of a few seconds")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--candidates", type=int, default=64)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=81, help="max_resources (last rung)")
     parser.add_argument("--out", default=None, help="also write the report to this file")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -159,7 +163,13 @@ def main(argv=None) -> None:
     if args.quick:
         sizes = dict(n_candidates=9, n_splits=3, epochs=9, rows=300, repeats=1)
     else:
-        sizes = dict(n_candidates=64, n_splits=5, epochs=81, rows=None, repeats=args.repeats)
+        sizes = dict(
+            n_candidates=args.candidates,
+            n_splits=args.folds,
+            epochs=args.epochs,
+            rows=None,
+            repeats=args.repeats,
+        )
     with threadpool_limits(args.threads):
         tables = [bench(name, **sizes) for name in ("digits", "diabetes")]
     lines = [
