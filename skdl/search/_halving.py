@@ -221,7 +221,9 @@ _DOC_NOTES = """
     ``solver='lbfgs'`` or ``warm_start=True``, a pipeline, and a fit that
     failed train afresh at each rung, fused. Other resources
     (``'n_samples'``, another parameter) are scikit-learn's rungs, each
-    evaluated fused. ``verbose`` prints scikit-learn's rung summaries.
+    evaluated fused. Resumed and first-rung fits of ``resource='max_iter'``
+    run in the calling process (``n_jobs`` applies to the restarted ones).
+    ``verbose`` prints scikit-learn's rung summaries.
 """
 
 

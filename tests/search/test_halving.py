@@ -98,3 +98,25 @@ def test_n_samples_resource_is_scikit_learns():
     a, b = _fit_both(HalvingGridSearchCV(est, grid, **kw), SkHalvingGrid(est, grid, **kw))
     _assert_same(a, b)
     assert "epoch_curves" in a.cv_results_  # fused rungs
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"n_init": 2},  # restarted at every rung
+        {"tol": 0.5, "n_iter_no_change": 1},  # stops before the budget: reused as it is
+    ],
+)
+def test_restarted_and_stopped_models_equal_scikit_learns(params):
+    grid = {"learning_rate_init": [0.003, 0.03, 0.3]}
+    kw = dict(
+        resource="max_iter",
+        max_resources=12,
+        min_resources=4,
+        factor=3,
+        cv=3,
+        scoring="neg_log_loss",
+    )
+    est = _est(**params)
+    a, b = _fit_both(HalvingGridSearchCV(est, grid, **kw), SkHalvingGrid(est, grid, **kw))
+    _assert_same(a, b)
