@@ -219,7 +219,7 @@ def _swap_tensor(blob):
     import safetensors.numpy as stn
 
     tensors = stn.load(blob)
-    tensors["coefs_.0"] = np.zeros((2, 2), dtype=np.float32)
+    tensors["coefs_.0"] = np.zeros((2, 2), dtype=tensors["coefs_.0"].dtype)
     return stn.save(tensors)
 
 

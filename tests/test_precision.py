@@ -29,7 +29,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 LOW = {"bf16": torch.bfloat16, "fp16": torch.float16}
 X_DIGITS, Y_DIGITS = load_digits(return_X_y=True)
 X_DIGITS = X_DIGITS / 16.0
-FAST = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0, device="cpu")
+# float32: mixed precision is compared with float32 training (dtype='auto' would
+# train float64 X in float64)
+FAST = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0, device="cpu", dtype="float32")
 
 
 # ------------------------------------------------------------- the parameter
@@ -100,14 +102,14 @@ def test_errors(Estimator):
         match=re.escape("precision='bf16'") + ".*needs dtype='float32'; got "
         "dtype='float64'. Set dtype='float32', or precision=None",
     ):
-        Estimator(**FAST, precision="bf16", dtype="float64").fit(X, y)
+        Estimator(**(FAST | dict(dtype="float64")), precision="bf16").fit(X, y)
     with pytest.raises(
         ValueError, match="precision='fp16' is not supported with solver='lbfgs'.*full-precision"
     ):
         Estimator(**FAST, precision="fp16", solver="lbfgs").fit(X, y)
     if hasattr(Estimator, "partial_fit"):
         with pytest.raises(ValueError, match="needs dtype='float32'"):
-            Estimator(**FAST, precision="fp16", dtype="float64").partial_fit(
+            Estimator(**(FAST | dict(dtype="float64")), precision="fp16").partial_fit(
                 X, y, **({"classes": np.unique(y)} if Estimator is MLPClassifier else {})
             )
 
@@ -295,6 +297,7 @@ def test_fp16_trains_where_unscaled_fp16_underflows(monkeypatch):
     # in float32; without it (scale fixed at 1) most of it never moves.
     X, y = X_DIGITS[:500], Y_DIGITS[:500]
     kw = dict(
+        dtype="float32",
         hidden_layer_sizes=(16,) * 8,
         activation="logistic",
         alpha=0.0,

@@ -36,7 +36,13 @@ from ..training.loop import LoopSpec, LoopState, train
 from ..training.progress import search_progress
 from ..training.threads import cpu_threads, step_flops
 from ._callbacks import CallbackSupportMixin, FitTasks
-from ._config import FitConfig, build_optimizer, build_step_context, resolve_device
+from ._config import (
+    FitConfig,
+    build_optimizer,
+    build_step_context,
+    resolve_device,
+    resolve_dtype,
+)
 from ._faults import oom_guard, predict_in_chunks
 from ._params import BASE_CONSTRAINTS, STOCHASTIC_SOLVERS
 
@@ -186,7 +192,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
-        cfg = FitConfig.from_estimator(self, n_features=X.shape[1], n_outputs=Y.shape[1])
+        cfg = FitConfig.from_estimator(
+            self, X.shape[1], Y.shape[1], torch_dtype=self._training_dtype(X, first_pass)
+        )
         cfg.check_data(self, n_samples=X.shape[0], incremental=incremental)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
@@ -195,6 +203,13 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         w = self._row_weights(Y, sample_weight)
         w = np.ones(X.shape[0]) if w is None else np.asarray(w, dtype=np.float64)
         return X, Y, w, cfg
+
+    def _training_dtype(self, X, first_pass) -> torch.dtype:
+        """The dtype this fit trains in (``dtype``, :func:`resolve_dtype`); with
+        'auto', a warm start or ``partial_fit`` continues in the fitted weights' dtype."""
+        if self.dtype == "auto" and not first_pass and hasattr(self, "coefs_"):
+            return torch.float64 if self.coefs_[0].dtype == np.float64 else torch.float32
+        return resolve_dtype(self.dtype, X.dtype, resolve_device(self.device), self.precision)
 
     def _fit_many(self, X, y, jobs, sample_weight=None) -> list:
         """Fit one copy of this estimator per job, all as one stack.
@@ -226,7 +241,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             for name in ("n_features_in_", "feature_names_in_", "classes_", "_label_binarizer"):
                 if hasattr(self, name):
                     setattr(est, name, getattr(self, name))
-            FitConfig.from_estimator(est, X.shape[1], Y.shape[1]).check_data(
+            FitConfig.from_estimator(est, X.shape[1], Y.shape[1], cfg.torch_dtype).check_data(
                 est, n_samples=len(rows), incremental=False
             )
             ests.append(est)
@@ -623,23 +638,29 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
     # -------------------------------------------------------------- predict
     def _forward(self, X, check_input=True) -> np.ndarray:
-        """Network outputs (after the output activation), float64 numpy ``[n, O]``."""
+        """Network outputs (after the output activation), numpy ``[n, O]`` in the
+        common dtype of X and the weights (as scikit-learn's)."""
         if check_input:
             X = validate_data(
                 self, X, accept_sparse=["csr", "csc"], reset=False, dtype=(np.float32, np.float64)
             )
         device = resolve_device(self.device)
-        # On the CPU, predict in X's precision (float64 X: no extra rounding, and
-        # results independent of how rows are chunked, as scikit-learn's subset-
-        # invariance check requires; float32 X: half the memory traffic).
-        wide = self.dtype == "float64" or (device.type == "cpu" and X.dtype == np.float64)
+        # The outputs have scikit-learn's dtype: X's and the weights' common one.
+        # On the CPU, compute in it too (float64 X: no extra rounding, and results
+        # independent of how rows are chunked, as scikit-learn's subset-invariance
+        # check requires; float32: half the memory traffic); on an accelerator,
+        # in the weights' dtype.
+        out_dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
+        wide = self.coefs_[0].dtype == np.float64 or (
+            device.type == "cpu" and out_dtype == np.float64
+        )
         dtype = torch.float64 if wide else torch.float32
         weights, biases = self._inference_weights(dtype, device)
         act = ACTIVATIONS[self.activation]
         act_param = self._act_param_tensor(dtype, device)
         act_param = None if act_param is None else act_param.view(1, 1)
         output = LOSSES[self._loss_name()].output
-        out = np.empty((X.shape[0], self.n_outputs_), dtype=np.float64)
+        out = np.empty((X.shape[0], self.n_outputs_), dtype=out_dtype)
         units = [c.shape[0] for c in self.coefs_] + [self.n_outputs_]
         if X.shape[0] < FEW_ROWS:
             # no tensor here requires a gradient, and a few rows never start

@@ -95,7 +95,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         decay_rate=None,
         n_init=1,
         device="auto",
-        dtype="float32",
+        dtype="auto",
         precision=None,
         class_weight=None,
     ):
@@ -298,7 +298,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Returns
         -------
         y_prob : ndarray of shape (n_samples, n_classes)
-            The predicted probabilities (float64).
+            The predicted probabilities, in X's dtype (float64 if the model
+            was trained in float64).
         """
         check_is_fitted(self)
         y_pred = self._forward(X)
@@ -318,7 +319,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Returns
         -------
         log_y_prob : ndarray of shape (n_samples, n_classes)
-            The log-probabilities (float64).
+            The log-probabilities, in :meth:`predict_proba`'s dtype.
         """
         y_prob = self.predict_proba(X)
         with np.errstate(divide="ignore"):

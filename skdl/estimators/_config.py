@@ -55,6 +55,23 @@ def resolve_device(device) -> torch.device:
     return dev
 
 
+def resolve_dtype(dtype, x_dtype, device, precision=None) -> torch.dtype:
+    """The training dtype of ``dtype``: 'auto' is X's dtype on the CPU (float32 or
+    float64, as scikit-learn), float32 on an accelerator or under mixed
+    ``precision``; 'float32'/'float64' as named.
+
+    On a GPU, float64 arithmetic runs at 1/2 to 1/64 of float32's rate (and MPS has
+    no float64), so 'auto' trains float64 data in float32 there.
+    """
+    if dtype == "float64":
+        return torch.float64
+    if dtype == "float32" or precision is not None:
+        return torch.float32
+    if torch.device(device).type == "cpu" and np.dtype(x_dtype) == np.float64:
+        return torch.float64
+    return torch.float32
+
+
 def hidden_sizes(est) -> tuple[int, ...]:
     """Hidden layer sizes from ``hidden_layer_sizes``, overridden by ``depth``/``width``."""
     sizes = est.hidden_layer_sizes
@@ -94,7 +111,11 @@ class FitConfig:
     est: object
 
     @classmethod
-    def from_estimator(cls, est, n_features, n_outputs) -> FitConfig:
+    def from_estimator(cls, est, n_features, n_outputs, torch_dtype=None) -> FitConfig:
+        """``torch_dtype`` is the resolved training dtype (:func:`resolve_dtype`);
+        None resolves ``est.dtype`` for float32 data on the CPU."""
+        if torch_dtype is None:
+            torch_dtype = resolve_dtype(est.dtype, np.float32, "cpu")
         hidden = hidden_sizes(est)
         units = (n_features, *hidden, n_outputs)
         dropout = cls.dropout_of(est, len(hidden))
@@ -104,7 +125,7 @@ class FitConfig:
             layout=Layout(units),
             loss=est._loss_name(),
             loss_param=float(getattr(est, "huber_delta", 1.0)),
-            torch_dtype=torch.float64 if est.dtype == "float64" else torch.float32,
+            torch_dtype=torch_dtype,
             precision=est.precision,
             schedule=cls.schedule_of(est),
             dropout=dropout,
@@ -143,7 +164,7 @@ class FitConfig:
 
     def check_data(self, est, n_samples, incremental) -> None:
         """Rules that involve several parameters or the data."""
-        if est.precision is not None and est.dtype != "float32":
+        if est.precision is not None and est.dtype == "float64":
             raise ValueError(
                 f"precision={est.precision!r} trains with float32 master weights and "
                 f"{est.precision} matrix products, so it needs dtype='float32'; got "

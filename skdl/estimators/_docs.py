@@ -141,14 +141,20 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
     device : str or torch.device, default='auto'
         Where to train: 'auto' picks CUDA, then MPS, then the CPU.
 
-    dtype : {'float32', 'float64'}, default='float32'
-        Floating-point precision of training.
+    dtype : {'auto', 'float32', 'float64'}, default='auto'
+        Floating-point precision of training. 'auto' trains on the CPU in X's
+        dtype (float32 or float64), as scikit-learn does, so ``coefs_``,
+        ``intercepts_`` and the predictions have X's dtype; on an accelerator
+        (CUDA, MPS) it trains in float32, because GPUs run float64 at a small
+        fraction of float32's speed (and MPS has no float64), and under
+        ``precision``. 'float32' or 'float64' trains in that dtype whatever X's.
+        A warm start or ``partial_fit`` continues in the fitted weights' dtype.
 
     precision : {'bf16', 'fp16'} or None, default=None
         Mixed-precision training: the matrix products of the training forward
         and backward passes run in bfloat16 ('bf16') or float16 ('fp16'), while
         the weights, the optimizer state and the updates stay in float32
-        (needs ``dtype='float32'``; not with 'lbfgs'). 'fp16' adds a dynamic
+        (needs ``dtype='float32'`` or 'auto'; not with 'lbfgs'). 'fp16' adds a dynamic
         loss scale per model, as ``torch.amp.GradScaler``: it starts at 2**16,
         is halved (and the model's step skipped) on a non-finite gradient and
         doubled after 2000 finite steps. Meant for GPUs with bf16/fp16 tensor

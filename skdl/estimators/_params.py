@@ -57,7 +57,7 @@ BASE_CONSTRAINTS: dict = {
     "decay_rate": [Interval(Real, 0, None, closed="neither"), None],
     "n_init": [Interval(Integral, 1, None, closed="left")],
     "device": [str, torch.device],
-    "dtype": [StrOptions({"float32", "float64"})],
+    "dtype": [StrOptions({"auto", "float32", "float64"})],
     "precision": [StrOptions({"bf16", "fp16"}), None],
 }
 

@@ -93,7 +93,7 @@ default='squared_error'
         decay_rate=None,
         n_init=1,
         device="auto",
-        dtype="float32",
+        dtype="auto",
         precision=None,
         huber_delta=1.0,
     ):
@@ -214,7 +214,8 @@ default='squared_error'
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            The predicted values (float64).
+            The predicted values, in X's dtype (float64 if the model was
+            trained in float64), as scikit-learn's.
         """
         check_is_fitted(self)
         y_pred = self._forward(X)
