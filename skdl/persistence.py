@@ -23,8 +23,7 @@ must be trusted. :func:`save` writes a format that only holds data:
 :func:`load` rebuilds the estimator from these, checks every tensor against
 the shape and dtype the JSON declares and the layer sizes against each other,
 and raises a ``ValueError`` naming the problem for a corrupted, truncated,
-incompatible or newer file. safetensors is an optional dependency
-(``pip install safetensors``).
+incompatible or newer file. safetensors is a core dependency of skdl.
 
 Examples
 --------
@@ -66,8 +65,8 @@ def _safetensors_numpy():
         import safetensors.numpy as stn
     except ImportError as exc:
         raise ImportError(
-            "skdl.save and skdl.load store the weights with safetensors, which is not "
-            f"installed. Install it with `{_PIP}` (or use pickle / joblib)."
+            "skdl.save and skdl.load store the weights with safetensors, a dependency "
+            f"of skdl that is missing here. Install it with `{_PIP}`."
         ) from exc
     return stn
 

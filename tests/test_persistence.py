@@ -316,3 +316,13 @@ def test_save_is_atomic(tmp_path, monkeypatch, exc):
     np.testing.assert_array_equal(load(path).predict(X), est.predict(X))
     save(other, path)  # and a successful save replaces it
     assert load(path).coefs_[0].shape == (3, 5)
+
+
+def test_safetensors_is_a_core_dependency():
+    import pathlib
+    import tomllib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert any(d.startswith("safetensors") for d in project["dependencies"])
+    assert project["optional-dependencies"]["persistence"] == ["safetensors>=0.4"]
