@@ -320,6 +320,7 @@ def test_save_is_atomic(tmp_path, monkeypatch, exc):
 
 def test_safetensors_is_a_core_dependency():
     import pathlib
+
     import tomllib
 
     root = pathlib.Path(__file__).resolve().parents[1]
