@@ -23,8 +23,7 @@ must be trusted. :func:`save` writes a format that only holds data:
 :func:`load` rebuilds the estimator from these, checks every tensor against
 the shape and dtype the JSON declares and the layer sizes against each other,
 and raises a ``ValueError`` naming the problem for a corrupted, truncated,
-incompatible or newer file. safetensors is an optional dependency
-(``pip install safetensors``).
+incompatible or newer file. safetensors is a core dependency of skdl.
 
 Examples
 --------
@@ -66,8 +65,8 @@ def _safetensors_numpy():
         import safetensors.numpy as stn
     except ImportError as exc:
         raise ImportError(
-            "skdl.save and skdl.load store the weights with safetensors, which is not "
-            f"installed. Install it with `{_PIP}` (or use pickle / joblib)."
+            "skdl.save and skdl.load store the weights with safetensors, a dependency "
+            f"of skdl that is missing here. Install it with `{_PIP}`."
         ) from exc
     return stn
 
@@ -291,9 +290,43 @@ def save(estimator, path) -> None:
     }
     text = json.dumps(doc, allow_nan=False, indent=1)
     weights = stn.save(tensors, metadata={"format": FORMAT})
-    with zipfile.ZipFile(os.fspath(path), "w") as zf:
-        zf.writestr(PARAMS_FILE, text, compress_type=zipfile.ZIP_DEFLATED)
-        zf.writestr(WEIGHTS_FILE, weights, compress_type=zipfile.ZIP_STORED)
+    _write_atomic(os.fspath(path), text, weights)
+
+
+def _write_atomic(path: str, text: str, weights: bytes) -> None:
+    """Write the zip to a temporary file next to ``path``, fsync it, then rename.
+
+    A failure while writing (disk full, Ctrl-C) leaves an existing ``path``
+    untouched and removes the temporary file.
+    """
+    import tempfile
+
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            with zipfile.ZipFile(fh, "w") as zf:
+                zf.writestr(PARAMS_FILE, text, compress_type=zipfile.ZIP_DEFLATED)
+                zf.writestr(WEIGHTS_FILE, weights, compress_type=zipfile.ZIP_STORED)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable where the platform allows it
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
 
 
 def _read(path) -> tuple[dict, dict]:

@@ -291,3 +291,39 @@ def test_corrupted_file_gives_value_error(case, tmp_path):
 def test_missing_file_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "nope.skdl")
+
+
+@pytest.mark.parametrize("exc", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_save_is_atomic(tmp_path, monkeypatch, exc):
+    est = MLPRegressor(**TINY).fit(X, RNG.rand(40))
+    path = tmp_path / "m.skdl"
+    save(est, path)
+    before = path.read_bytes()
+    other = MLPRegressor(**(TINY | {"hidden_layer_sizes": (5,)})).fit(X, RNG.rand(40))
+    real = zipfile.ZipFile.writestr
+
+    def failing(self, name, data, *a, **kw):
+        if name == WEIGHTS_FILE:
+            raise exc
+        return real(self, name, data, *a, **kw)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", failing)
+    with pytest.raises(type(exc)):
+        save(other, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.skdl"]
+    np.testing.assert_array_equal(load(path).predict(X), est.predict(X))
+    save(other, path)  # and a successful save replaces it
+    assert load(path).coefs_[0].shape == (3, 5)
+
+
+def test_safetensors_is_a_core_dependency():
+    import pathlib
+
+    import tomllib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert any(d.startswith("safetensors") for d in project["dependencies"])
+    assert project["optional-dependencies"]["persistence"] == ["safetensors>=0.4"]
