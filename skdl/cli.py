@@ -17,6 +17,7 @@ argparse's own errors do.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -296,6 +297,7 @@ def fit(args) -> dict:
     task = infer_task(y) if args.task == "auto" else args.task
     if task == "regression" and not _is_numeric(y):
         raise UsageError(f"--task regression needs a numeric target; {args.target!r} is not")
+    _check_writable(args.out, "the model")
     print(f"skdl fit: {len(X)} rows, {X.shape[1]} features, target {args.target!r} ({task})")
     model = make_model(X, task, args.max_iter, args.seed)
     search = (
@@ -321,7 +323,13 @@ def fit(args) -> dict:
     print(f"train {metric}: {train_score:.4f}  {val_name} {metric}: {val_score:.4f}")
     print(f"epochs: {mlp.n_iter_}  fit seconds: {seconds:.2f}")
     info = dict(target=args.target, task=task, train_score=train_score, val_score=val_score)
-    save_model(args.out, model, **info)
+    try:
+        save_model(args.out, model, **info)
+    except OSError as exc:
+        raise UsageError(
+            f"the model was trained but could not be written to {args.out}: "
+            f"{exc.strerror or _one_line(exc)}"
+        ) from None
     print(f"saved model to {args.out}")
     png = _plot_loss(mlp, Path(args.out).with_suffix(".loss.png"))
     if png is not None:
@@ -380,6 +388,18 @@ def _features(model, frame, target, path):
     if missing:
         raise UsageError(f"{path} lacks the model's columns: {', '.join(missing)}")
     return frame[list(names)]
+
+
+def _check_writable(path, what: str) -> None:
+    """Raise UsageError unless ``path`` can be created or overwritten (checked before work)."""
+    path = Path(path)
+    folder = path.parent
+    if path.is_dir():
+        raise UsageError(f"cannot write {what} to {path}: it is a directory")
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {what} to {path}: directory {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"cannot write {what} to {path}: permission denied")
 
 
 def _convergence_warning():

@@ -142,3 +142,27 @@ def test_infer_task():
     assert infer_task(pd.Series([0.0, 1.0])) == "classification"
     assert infer_task(pd.Series(np.arange(100))) == "regression"  # many integer values
     assert infer_task(pd.Series([0.5, 1.0, 2.0])) == "regression"
+
+
+def test_fit_checks_out_path_before_training(capsys, data_csv, tmp_path):
+    out = tmp_path / "nodir" / "m.skdl"
+    err = _error(capsys, ["fit", str(data_csv), "--target", "label", "--out", str(out), *FIT])
+    assert f"directory {tmp_path / 'nodir'} does not exist" in err
+    err = _error(capsys, ["fit", str(data_csv), "--target", "label", "--out", str(tmp_path)])
+    assert "is a directory" in err
+
+
+def test_fit_write_failure_after_training_is_one_line(capsys, data_csv, tmp_path, monkeypatch):
+    import skdl.cli
+
+    def full_disk(path, model, **info):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(skdl.cli, "save_model", full_disk)
+    out = tmp_path / "m.skdl"
+    with pytest.raises(SystemExit) as info:
+        main(["fit", str(data_csv), "--target", "label", "--out", str(out), *FIT])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress lines
+    assert err.startswith("skdl: error: the model was trained but")
+    assert f"could not be written to {out}: No space left on device" in err
