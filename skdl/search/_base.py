@@ -14,12 +14,14 @@ cannot fuse at all (a non-skdl estimator, fit parameters other than
 from __future__ import annotations
 
 import time
+import warnings
 from contextlib import nullcontext
 
 import numpy as np
 from joblib import effective_n_jobs
 from sklearn import get_config
 from sklearn.base import clone, is_classifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.utils.parallel import Parallel, delayed
@@ -33,7 +35,7 @@ from .._compat import (
     _warn_or_raise_about_fit_failures,
 )
 from ..training.progress import SearchProgress
-from ._fused import Context, run_group, run_single
+from ._fused import Context, counting_convergence, run_group, run_single
 from ._plan import final_step, folds_fuse, group_candidates, task_pairs
 
 
@@ -101,6 +103,7 @@ class _Evaluator:
         )
         self.params, self.out, self.curves, self.more = [], [], [], {}
         self.results = {}
+        self.unconverged = []  # the ConvergenceWarning messages of the CV fits
 
     def __call__(self, candidate_params, cv=None, more_results=None, callback_ctx=None):
         """scikit-learn's ``evaluate_candidates``; ``callback_ctx`` is unused (no callbacks)."""
@@ -129,6 +132,9 @@ class _Evaluator:
             self.more.setdefault(key, []).extend(value)
         self.results = search._format_results(self.params, n_splits, self.out, self.more)
         self.results["epoch_curves"] = _object_array(self.curves)
+        n_iter = np.array([r.get("n_iter", np.nan) for r in self.out], dtype=float)
+        for split, column in enumerate(n_iter.reshape(-1, n_splits).T):
+            self.results[f"split{split}_n_iter"] = column
         return self.results
 
     def _evaluate(self, candidate_params, splits) -> tuple[list, list]:
@@ -156,12 +162,12 @@ class _Evaluator:
         n_workers = effective_n_jobs(self.search.n_jobs)
         by_fold = isinstance(self.estimator, Pipeline)
         tasks = [
-            delayed(run_group)(ctx, group, pairs)
+            delayed(counting_convergence)(run_group, ctx, group, pairs)
             for group in groups
             for pairs in task_pairs(group, n_splits, n_workers, by_fold)
         ]
         tasks += [
-            delayed(run_single)(ctx, c, candidate_params[c], s)
+            delayed(counting_convergence)(run_single, ctx, c, candidate_params[c], s)
             for c in singles
             for s in range(n_splits)
         ]
@@ -170,7 +176,8 @@ class _Evaluator:
         epochs = [_model_epochs(self.estimator, p) for p in candidate_params]
         with self._progress(sum(epochs) * n_splits) as bar:
             finished, best = 0, -np.inf
-            for piece in self.parallel(tasks):
+            for piece, unconverged in self.parallel(tasks):
+                self.unconverged += unconverged
                 for candidate, split, result, curve in piece:
                     out[candidate * n_splits + split] = result
                     curves[candidate][split] = curve
@@ -187,6 +194,24 @@ class _Evaluator:
         if self.search.verbose <= 0:
             return nullcontext()
         return SearchProgress(total, desc=type(self.search).__name__)
+
+
+def _warn_unconverged(cv_messages: list, n_cv_fits: int, refit_messages: list, refit) -> None:
+    """One ConvergenceWarning for the whole search: how many of its fits did not converge."""
+    messages = cv_messages + refit_messages
+    if not messages:
+        return
+    n_fits = n_cv_fits + bool(refit)
+    where = f"{len(cv_messages)} of the {n_cv_fits} cross-validation fits"
+    if refit:
+        where += ", and the refit" if refit_messages else ", not the refit"
+    warnings.warn(
+        f"{len(messages)} of the search's {n_fits} fits did not converge ({where}); "
+        f"the first said: {messages[0]} cv_results_['split<k>_n_iter'] has each fit's "
+        "number of epochs.",
+        ConvergenceWarning,
+        stacklevel=5,  # the user's search.fit(...)
+    )
 
 
 class FusedSearchMixin:
@@ -251,7 +276,10 @@ class FusedSearchMixin:
             if callable(self.scoring) and self.multimetric_:
                 self._check_refit_for_multimetric(first_test_score)
                 refit_metric = self.refit
-        self._select_and_refit(evaluate.results, refit_metric, base_estimator, X, y, routed)
+        _, refit_unconverged = counting_convergence(
+            self._select_and_refit, evaluate.results, refit_metric, base_estimator, X, y, routed
+        )
+        _warn_unconverged(evaluate.unconverged, len(evaluate.out), refit_unconverged, self.refit)
         self.scorer_ = scorers._scorers if isinstance(scorers, _MultimetricScorer) else scorers
         self.cv_results_ = evaluate.results
         return self

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
@@ -65,6 +67,32 @@ def epoch_curve(model) -> dict | None:
     return {key: [record[key] for record in history] for key in _CURVE_KEYS}
 
 
+def n_iter_of(model) -> float:
+    """The epochs (or L-BFGS iterations) a fitted model trained; NaN when unknown."""
+    final = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    n_iter = getattr(final, "n_iter_", None)
+    return float(n_iter) if isinstance(n_iter, (int, np.integer)) else np.nan
+
+
+def counting_convergence(task, *args):
+    """``(task(*args), messages)``: the task's ConvergenceWarnings collected, not shown.
+
+    A search reports its fits that did not converge in one warning (see
+    ``FusedSearchMixin``); every other warning is shown as usual. Returns the
+    task's value and the collected warnings' messages (one per unconverged fit).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        value = task(*args)
+    messages = []
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):
+            messages.append(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return value, messages
+
+
 def run_single(ctx: Context, candidate: int, params: dict, split: int) -> list[tuple]:
     """One candidate on one split, scikit-learn's way (``_fit_and_score``)."""
     train, test = ctx.splits[split]
@@ -84,7 +112,9 @@ def run_single(ctx: Context, candidate: int, params: dict, split: int) -> list[t
         **ctx.score_kwargs,
     )
     model = result.pop("estimator", None)
-    curve = epoch_curve(model) if result["fit_error"] is None else None
+    ok = result["fit_error"] is None
+    curve = epoch_curve(model) if ok else None
+    result["n_iter"] = n_iter_of(model) if ok else np.nan
     return [(candidate, split, result, curve)]
 
 
@@ -105,6 +135,7 @@ def _score_fitted(ctx: Context, candidate: int, split: int, model, fit_time: flo
         **ctx.score_kwargs,
     )
     result["fit_time"] = fit_time
+    result["n_iter"] = n_iter_of(model)
     return candidate, split, result, epoch_curve(model)
 
 

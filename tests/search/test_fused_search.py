@@ -18,7 +18,7 @@ from scipy.stats import loguniform, uniform
 from sklearn import model_selection as sk
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.datasets import load_iris, make_regression
-from sklearn.exceptions import FitFailedWarning
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -44,9 +44,12 @@ def _clf(**params):
 
 
 def _assert_same_results(ours, theirs):
-    """skdl's cv_results_ are sklearn's (plus epoch_curves), to 1e-6."""
+    """skdl's cv_results_ are sklearn's (plus epoch_curves and n_iter), to 1e-6."""
     a, b = ours.cv_results_, theirs.cv_results_
-    assert set(a) == set(b) | {"epoch_curves"}
+    fused_keys = {"epoch_curves"} | {f"split{k}_n_iter" for k in range(ours.n_splits_)}
+    assert set(a) == set(b) | (
+        fused_keys if isinstance(a.get("epoch_curves"), np.ndarray) else {"epoch_curves"}
+    )
     for key in b:
         if key == "params":
             assert a[key] == b[key]
@@ -356,3 +359,34 @@ def test_stack_member_with_no_rows_in_a_batch_sits_it_out(penalty):
             assert model.loss_ == pytest.approx(alone.loss_, rel=1e-5)
             for a, b in zip(model.coefs_, alone.coefs_):
                 assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_search_warns_once_about_its_unconverged_fits():
+    """12 candidates x 3 folds + the refit, none converging in 3 epochs: one warning, counted."""
+    space = {"alpha": [1e-5, 1e-4, 1e-3], "learning_rate_init": [1e-3, 3e-3, 1e-2, 3e-2]}
+    with warnings.catch_warnings(record=True) as theirs:  # one ConvergenceWarning per fit
+        warnings.simplefilter("always")
+        sk.GridSearchCV(_clf(max_iter=3), space, cv=3).fit(X, Y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours = GridSearchCV(_clf(max_iter=3), space, cv=3).fit(X, Y)
+    assert sum(issubclass(w.category, ConvergenceWarning) for w in theirs) == 37
+    convergence = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(convergence) == 1
+    assert str(convergence[0].message).startswith(
+        "37 of the search's 37 fits did not converge (36 of the 36 cross-validation fits, "
+        "and the refit)"
+    )
+    for k in range(3):
+        assert_array_equal(ours.cv_results_[f"split{k}_n_iter"], np.full(12, 3.0))
+
+
+def test_n_iter_in_cv_results_is_each_fits_epochs():
+    """Early stopping ends fits at different epochs: split k's n_iter is that fit's n_iter_."""
+    est = _clf(max_iter=200, early_stopping=True, n_iter_no_change=2, learning_rate_init=0.05)
+    alphas = [1e-4, 1e-1]
+    ours = GridSearchCV(est, {"alpha": alphas}, cv=CV).fit(X, Y)
+    for c, alpha in enumerate(alphas):
+        for k, (train, _) in enumerate(CV.split(X, Y)):
+            fitted = est.set_params(alpha=alpha).fit(X[train], Y[train])
+            assert ours.cv_results_[f"split{k}_n_iter"][c] == fitted.n_iter_
