@@ -48,7 +48,8 @@ DIVERGE = "Training diverged at epoch [0-9]+ .*Lower learning_rate_init \\(curre
 
 @pytest.mark.parametrize("solver", ["sgd", "radam", "adamw"])
 def test_divergence_is_a_clear_error_with_finite_weights(solver):
-    est = MLPRegressor(**TINY, solver=solver, learning_rate_init=1e6, max_iter=20)
+    # float32 training overflows at this rate (float64 would need more epochs)
+    est = MLPRegressor(**TINY, solver=solver, learning_rate_init=1e6, max_iter=20, dtype="float32")
     with pytest.raises(ValueError, match=DIVERGE + ".*StandardScaler"):
         est.fit(X_REG * 100, Y_REG)
     assert _finite(est)
@@ -58,7 +59,9 @@ def test_divergence_is_a_clear_error_with_finite_weights(solver):
 
 
 def test_divergence_classifier_and_n_init():
-    est = MLPClassifier(**TINY, solver="sgd", learning_rate_init=1e6, max_iter=20, n_init=3)
+    est = MLPClassifier(
+        **TINY, solver="sgd", learning_rate_init=1e6, max_iter=20, n_init=3, dtype="float32"
+    )
     with pytest.raises(ValueError, match=DIVERGE):
         est.fit(X_CLF * 1e3, Y_CLF)
     assert _finite(est)

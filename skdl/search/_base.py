@@ -35,7 +35,7 @@ from .._compat import (
     _warn_or_raise_about_fit_failures,
 )
 from ..training.progress import SearchProgress
-from ._fused import Context, counting_convergence, run_group, run_single
+from ._fused import Context, counting_convergence, run_group_counted, run_single_counted
 from ._plan import final_step, folds_fuse, group_candidates, task_pairs
 
 
@@ -162,12 +162,12 @@ class _Evaluator:
         n_workers = effective_n_jobs(self.search.n_jobs)
         by_fold = isinstance(self.estimator, Pipeline)
         tasks = [
-            delayed(counting_convergence)(run_group, ctx, group, pairs)
+            delayed(run_group_counted)(ctx, group, pairs)
             for group in groups
             for pairs in task_pairs(group, n_splits, n_workers, by_fold)
         ]
         tasks += [
-            delayed(counting_convergence)(run_single, ctx, c, candidate_params[c], s)
+            delayed(run_single_counted)(ctx, c, candidate_params[c], s)
             for c in singles
             for s in range(n_splits)
         ]

@@ -254,3 +254,13 @@ def _assemble(template: Pipeline, prep: Pipeline | None, final) -> Pipeline | Ex
         return final
     steps = ([] if prep is None else list(prep.steps)) + [(template.steps[-1][0], final)]
     return type(template)(**{**template.get_params(deep=False), "steps": steps})
+
+
+def run_group_counted(ctx: Context, group: Group, pairs: list[tuple[int, int]]):
+    """``run_group``, its ConvergenceWarnings collected (see ``counting_convergence``)."""
+    return counting_convergence(run_group, ctx, group, pairs)
+
+
+def run_single_counted(ctx: Context, candidate: int, params: dict, split: int):
+    """``run_single``, its ConvergenceWarnings collected (see ``counting_convergence``)."""
+    return counting_convergence(run_single, ctx, candidate, params, split)
