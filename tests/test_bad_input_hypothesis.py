@@ -307,7 +307,8 @@ def bad_data(draw):
     if what == "y-nan":
         return kind, X, _with_cell(y[:, None], i, 0, np.nan).ravel(), fit, "NaN|Unknown label"
     if what == "y-one-class":
-        return "clf", X, np.full(20, draw(st.sampled_from([0, 1, "a"]))), fit, "one class"
+        # valid, as in scikit-learn: the classifier predicts the one class
+        return "clf", X, np.full(20, draw(st.sampled_from([0, 1, "a"]))), fit, None
     if what == "y-none":
         return kind, X, None, fit, "requires y"
     if what == "y-3d":

@@ -78,6 +78,49 @@ def test_divergence_in_one_step_leaves_finite_weights():
     assert _finite(est), "coefs_/intercepts_ hold inf or nan after a diverged fit"
 
 
+SKLEARN_NONFINITE = (
+    "Solver produced non-finite parameter weights. The input data may contain large"
+    " values and need to be preprocessed."
+)
+
+
+def test_divergence_message_starts_with_sklearns_sentence():
+    # scikit-learn's test_nonfinite_params: X near float64's max
+    rng = np.random.RandomState(0)
+    X = np.finfo(np.float64).max * rng.uniform(size=(10, 2))
+    est = MLPRegressor(random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(ValueError) as info:
+            est.fit(X, rng.standard_normal(size=10))
+    msg = str(info.value)
+    assert msg.startswith(SKLEARN_NONFINITE)
+    # then skdl's advice: the epoch and the learning rate; no hard-coded "loss=nan"
+    assert "epoch 1" in msg and "learning_rate_init (currently 0.001)" in msg
+    assert "loss=nan" not in msg
+    assert _finite(est)
+
+
+@pytest.mark.parametrize("Estimator", [MLPRegressor, MLPClassifier])
+def test_divergence_with_early_stopping_keeps_best_weights_without_error(Estimator):
+    # scikit-learn's contract (its issue 29504, test_mlp_diverging_loss): no error,
+    # the best validation epoch's weights, validation_scores_ ends in nan
+    X, y = (X_REG, Y_REG) if Estimator is MLPRegressor else (X_CLF, Y_CLF)
+    est = Estimator(
+        **TINY, solver="sgd", learning_rate_init=1e4, max_iter=20, early_stopping=True,
+        dtype="float32",
+    )
+    with pytest.warns(ConvergenceWarning, match="diverged at epoch [0-9]+.*best validation"):
+        est.fit(X * 100, y)
+    last = est.validation_scores_[-1]
+    assert isinstance(last, float) and np.isnan(last)
+    assert len(est.validation_scores_) == est.n_iter_ >= 2
+    assert not np.isnan(est.validation_scores_[:-1]).any()
+    assert est.best_validation_score_ == max(est.validation_scores_[:-1])
+    assert _finite(est)
+    assert np.isfinite(est.predict(X)).all()
+
+
 # -------------------------------------------------------------------- Ctrl-C
 def _interrupt_at_call(monkeypatch, module, name, n_ok):
     """Make ``module.name`` raise KeyboardInterrupt on its call number ``n_ok + 1``."""

@@ -111,6 +111,20 @@ def _validate_changed(est, params) -> None:
     )
 
 
+NONFINITE_WEIGHTS = (
+    "Solver produced non-finite parameter weights. The input data may contain large "
+    "values and need to be preprocessed."
+)
+"""scikit-learn's message for a fit that ends with non-finite weights; skdl's own
+advice (the epoch, the learning rate) follows it."""
+
+
+def _last_finite(diverged_at: int) -> str:
+    if diverged_at <= 1:
+        return "its initial weights"
+    return f"the weights of epoch {diverged_at - 1}, the last finite one"
+
+
 def _unpack(cfg, params, k) -> tuple[list, list]:
     """Model ``k``'s weights and biases as scikit-learn's ``coefs_``, ``intercepts_``."""
     row = params[k : k + 1].detach().cpu()
@@ -532,10 +546,14 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self.validation_loss_curve_ = vals if vals else None
         if self.early_stopping and not incremental:
             self.validation_scores_ = [r["val_score"] for r in self.history_]
-            if self.early_stopping_metric == "loss":
-                best_rec = min(self.history_, key=lambda r: r["val_loss"])
+            # a diverged epoch (nan scores, recorded last) is never the best
+            finite = [r for r in self.history_ if np.isfinite(r["val_score"])]
+            if not finite:
+                best_rec = {"val_score": -np.inf}
+            elif self.early_stopping_metric == "loss":
+                best_rec = min(finite, key=lambda r: r["val_loss"])
             else:
-                best_rec = max(self.history_, key=lambda r: r["val_score"])
+                best_rec = max(finite, key=lambda r: r["val_score"])
             self.best_validation_score_ = float(best_rec["val_score"])
             self.best_loss_ = None
         else:
@@ -614,11 +632,25 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             )
             return
         if result.diverged_at[best]:
-            raise ValueError(
-                f"Training diverged at epoch {result.diverged_at[best]} (loss="
-                f"{np.nan}). The model keeps the weights of the last finite epoch. "
+            advice = (
                 f"Lower learning_rate_init (currently {self.learning_rate_init}) or "
                 "scale X, e.g. with StandardScaler."
+            )
+            if self.early_stopping and not incremental:
+                # scikit-learn's contract: no error, the best validation epoch's
+                # weights are kept and validation_scores_ ends in nan
+                warnings.warn(
+                    f"Training diverged at epoch {result.diverged_at[best]} (non-finite "
+                    "loss); the model keeps the weights of its best validation epoch "
+                    f"(validation score {self.best_validation_score_:.6g}). {advice}",
+                    ConvergenceWarning,
+                    stacklevel=5,
+                )
+                return
+            raise ValueError(
+                f"{NONFINITE_WEIGHTS} Training diverged at epoch {result.diverged_at[best]} "
+                "(the loss or the weights became non-finite); the model keeps "
+                f"{_last_finite(result.diverged_at[best])}. {advice}"
             )
         if result.stopped:  # a callback's request, not a failure to converge
             return

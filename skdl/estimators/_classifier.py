@@ -185,14 +185,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
-            if (
-                len(np.atleast_1d(self.classes_)) < 2
-                and self._label_binarizer.y_type_ != "multilabel-indicator"
-            ):
-                raise ValueError(
-                    "The target y has only one class "
-                    f"({self.classes_[0]!r}); a classifier needs at least 2 classes."
-                )
         else:
             classes = unique_labels(y)
             if self.warm_start:
@@ -284,6 +276,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if kind == "multiclass":
             return self.classes_[np.argmax(y_pred, axis=1)]
         if kind == "binary":
+            if len(self.classes_) == 1:  # a one-class y (as LabelBinarizer)
+                return np.repeat(self.classes_[0], len(y_pred))
             return self.classes_[(y_pred > 0.5).astype(np.intp)]
         return self._label_binarizer.inverse_transform(y_pred)
 

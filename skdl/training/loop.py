@@ -232,8 +232,15 @@ def train(
             active &= ~diverged
             monitored = -val_loss if spec.stop_on_loss and val_loss is not None else val_score
             stop, improved = _update_stopping(spec, state, loss, monitored, active, lr_init)
+            recorded = active
+            if spec.early_stopping and diverged.any():
+                # scikit-learn's contract (its issue 29504): with early stopping a
+                # diverging fit keeps its best weights and its validation_scores_
+                # end in nan, so the diverged epoch is recorded, with nan scores
+                recorded = active | diverged
+                val_loss, val_score = (np.where(diverged, np.nan, v) for v in (val_loss, val_score))
             _record(
-                state, result, active, loss, val_loss, val_score, lr_np, time.perf_counter() - tic
+                state, result, recorded, loss, val_loss, val_score, lr_np, time.perf_counter() - tic
             )
             if snaps.best is not None:
                 snaps.keep(snaps.best, np.flatnonzero(improved))

@@ -77,10 +77,25 @@ def test_wrong_number_of_features(Estimator):
     _raises(ValueError, "features", lambda: _fit(est, X[:, :2], y))
 
 
-def test_single_class():
+@pytest.mark.parametrize("label", [0, 1, "a"])
+def test_single_class_fits_and_predicts_it_as_sklearn(label):
+    # scikit-learn fits a one-class y and predicts that class (its
+    # test_preserve_feature_names fits y = [1] * 10)
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
     X, _, _ = _data()
-    _raises(ValueError, "only one class", lambda: MLPClassifier(**FAST).fit(X, np.zeros(40)))
-    _raises(ValueError, "only one class", lambda: MLPClassifier(**FAST).fit(X, ["a"] * 40))
+    y = np.array([label] * 40, dtype=object if label == "a" else None)
+    ours, theirs = (
+        _fit(Est(hidden_layer_sizes=(3,), max_iter=3, random_state=0), X, y)
+        for Est in (MLPClassifier, SkMLP)
+    )
+    np.testing.assert_array_equal(ours.classes_, theirs.classes_)
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    np.testing.assert_array_equal(ours.predict(X), y)
+    proba = ours.predict_proba(X)
+    assert proba.shape == theirs.predict_proba(X).shape
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
+    assert ours.score(X, y) == 1.0
 
 
 @pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
