@@ -2,7 +2,12 @@
 
 A loss works on the raw outputs ``z`` of the last layer (logits), never on
 probabilities, for numerical stability. ``value_and_grad(z, y)`` returns the
-per-sample loss ``[K, B]`` (summed over outputs) and ``dloss/dz`` ``[K, B, O]``.
+per-sample loss ``[K, B]`` and ``dloss/dz`` ``[K, B, O]``. As scikit-learn's, the
+cross-entropies and the Poisson deviance sum over the outputs, while the
+identity-output losses (squared error, and skdl's absolute error and Huber) are
+the mean over the outputs; their gradient stays ``output - y`` per output (not
+divided by the number of outputs), exactly as scikit-learn backpropagates, so
+the weights are scikit-learn's and only the reported value is its mean.
 For the canonical pairs (softmax + cross-entropy, logistic + binary
 cross-entropy, identity + squared error, exp + Poisson) the gradient is
 ``output - y``, as in scikit-learn's backpropagation. The squared error and
@@ -26,6 +31,7 @@ class Loss:
     out_activation: str
     value_and_grad: Callable[[Tensor, Tensor, float], tuple[Tensor, Tensor]]
     output: Callable[[Tensor], Tensor]
+    mean_over_outputs: bool = False  # the value is a mean over outputs, the gradient is not
 
 
 def _log_softmax(z):
@@ -51,19 +57,19 @@ def _logistic_xent(z, y, delta):
 
 def _squared(z, y, delta):
     r = z - y
-    return 0.5 * (r * r).sum(-1), r
+    return 0.5 * (r * r).mean(-1), r
 
 
 def _absolute(z, y, delta):
     r = z - y
-    return r.abs().sum(-1), torch.sign(r)
+    return r.abs().mean(-1), torch.sign(r)
 
 
 def _huber(z, y, delta):
     r = z - y
     a = r.abs()
     value = torch.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
-    return value.sum(-1), r.clamp(-delta, delta)
+    return value.mean(-1), r.clamp(-delta, delta)
 
 
 def _poisson(z, y, delta):
@@ -76,9 +82,9 @@ def _poisson(z, y, delta):
 LOSSES: dict[str, Loss] = {
     "log_loss": Loss("softmax", _softmax_xent, lambda z: torch.softmax(z, dim=-1)),
     "binary_log_loss": Loss("logistic", _logistic_xent, torch.sigmoid),
-    "squared_error": Loss("identity", _squared, lambda z: z),
-    "absolute_error": Loss("identity", _absolute, lambda z: z),
-    "huber": Loss("identity", _huber, lambda z: z),
+    "squared_error": Loss("identity", _squared, lambda z: z, mean_over_outputs=True),
+    "absolute_error": Loss("identity", _absolute, lambda z: z, mean_over_outputs=True),
+    "huber": Loss("identity", _huber, lambda z: z, mean_over_outputs=True),
     "poisson": Loss("exp", _poisson, torch.exp),
 }
 """Registry of losses. The classifier picks ``log_loss`` (multiclass) or

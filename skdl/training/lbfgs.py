@@ -36,6 +36,9 @@ def _loss_and_grad(ctx, data, rows, flat_np, params_row, i):
     value, dz = ctx.loss.value_and_grad(z, y, ctx.loss_param)
     s = w.sum()
     dz.mul_((w / s).unsqueeze(-1))
+    if ctx.loss.mean_over_outputs:
+        # L-BFGS needs the gradient of the value it is given: the mean over outputs
+        dz.div_(dz.shape[-1])
     grad = torch.zeros_like(params_row)
     l2 = None if ctx.alpha_l2 is None else ctx.alpha_l2[i : i + 1] / s
     backward(weights, lay.weights(grad), lay.biases(grad), cache, dz, ctx.act, act_param, l2)

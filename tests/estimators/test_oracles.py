@@ -449,3 +449,51 @@ def test_poisson_without_hidden_layer_is_poisson_regression():
     np.testing.assert_allclose(reg.coefs_[0].ravel(), glm.coef_, atol=1e-5)
     np.testing.assert_allclose(reg.intercepts_[0], [glm.intercept_], atol=1e-5)
     np.testing.assert_allclose(reg.predict(X), glm.predict(X), rtol=1e-5)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.01])
+def test_multioutput_regressor_loss_matches_sklearn_from_same_weights(alpha):
+    # scikit-learn's squared_error is the mean over samples *and* outputs (its
+    # gradient is not divided by the outputs): loss_, loss_curve_, best_loss_ and
+    # so the tol-based stop must match it, not be n_outputs times it
+    rng = np.random.RandomState(0)
+    X = rng.randn(30, 3)
+    y = np.column_stack([np.sin(X[:, 0]) + X[:, 1], X[:, 2] ** 2, X[:, 0] - X[:, 1]])
+    params = {
+        "hidden_layer_sizes": (5,),
+        "activation": "tanh",
+        "solver": "sgd",
+        "alpha": alpha,
+        "learning_rate_init": 0.02,
+        "batch_size": 8,
+        "shuffle": False,
+        "max_iter": 300,
+        "tol": 1e-3,
+        "random_state": 0,
+    }
+    ours = _quiet(MLPRegressor(**params, **F64).fit, X, y)
+    theirs = _quiet(_sklearn_from(SkMLPRegressor(**params), 0, (3, 5, 3), "lecun_normal").fit, X, y)
+    assert ours.n_iter_ == theirs.n_iter_ < 300  # stopped by the no-improvement rule
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-10)
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-10)
+    assert ours.best_loss_ == pytest.approx(theirs.best_loss_, rel=1e-10)
+
+
+def test_multioutput_loss_by_hand():
+    # a step of ~0 from the start: loss_ is half the mean squared error over
+    # every sample and output at the (unchanged) weights, plus the L2 term / n
+    rng = np.random.RandomState(1)
+    X, y = rng.randn(20, 4), rng.randn(20, 3)
+    est = _quiet(
+        MLPRegressor(
+            hidden_layer_sizes=(6,), solver="sgd", learning_rate_init=1e-300, momentum=0.0,
+            batch_size=20, max_iter=1, alpha=0.5, random_state=0, **F64,
+        ).fit,
+        X,
+        y,
+    )
+    l2 = 0.5 * 0.5 * sum((w**2).sum() for w in est.coefs_) / 20
+    expected = 0.5 * np.mean((y - est.predict(X)) ** 2) + l2
+    assert est.loss_ == pytest.approx(expected, rel=1e-12)

@@ -26,7 +26,9 @@ def _targets(name, rng):
 
 
 def _numpy_loss(name, z, y):
-    """Per-sample loss [K, B], summed over outputs, written out in numpy."""
+    """Per-sample loss [K, B] written out in numpy: summed over outputs, except the
+    identity-output losses, which are the mean over outputs (scikit-learn's
+    squared_error)."""
     r = z - y
     if name == "log_loss":
         return -(y * log_softmax(z, axis=-1)).sum(-1)
@@ -34,12 +36,12 @@ def _numpy_loss(name, z, y):
         p = expit(z)
         return -(y * np.log(p) + (1 - y) * np.log(1 - p)).sum(-1)
     if name == "squared_error":
-        return 0.5 * (r**2).sum(-1)
+        return 0.5 * (r**2).mean(-1)
     if name == "absolute_error":
-        return np.abs(r).sum(-1)
+        return np.abs(r).mean(-1)
     if name == "huber":
         a = np.abs(r)
-        return np.where(a <= DELTA, 0.5 * r**2, DELTA * (a - 0.5 * DELTA)).sum(-1)
+        return np.where(a <= DELTA, 0.5 * r**2, DELTA * (a - 0.5 * DELTA)).mean(-1)
     if name == "poisson":
         mu = np.exp(z)
         return (xlogy(y, y / mu) - y + mu).sum(-1)
@@ -80,7 +82,20 @@ def test_gradient_matches_autograd(name):
     value, dz = LOSSES[name].value_and_grad(z.detach(), torch.tensor(y), DELTA)
     value_ag, _ = LOSSES[name].value_and_grad(z, torch.tensor(y), DELTA)
     (expected,) = torch.autograd.grad(value_ag.sum(), z)
+    if LOSSES[name].mean_over_outputs:
+        # scikit-learn backpropagates output - y per output: the gradient of the
+        # sum over outputs, while the value reported is their mean
+        expected = expected * N_OUT
     torch.testing.assert_close(dz, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_squared_error_matches_sklearn_multi_output():
+    # scikit-learn's squared_loss averages over samples and outputs
+    rng = np.random.RandomState(4)
+    z, y, w = rng.randn(1, 30, 3), rng.randn(1, 30, 3), rng.uniform(0.5, 2.0, size=30)
+    value, _ = LOSSES["squared_error"].value_and_grad(torch.tensor(z), torch.tensor(y), DELTA)
+    ours = float((value[0].numpy() * w).sum() / w.sum())
+    np.testing.assert_allclose(ours, SKLEARN_LOSSES["squared_error"](y[0], z[0], w), rtol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["log_loss", "binary_log_loss", "squared_error", "poisson"])

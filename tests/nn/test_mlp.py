@@ -189,6 +189,8 @@ def _autograd_grad(layout, flat, x, y, w, act, act_param, masks, loss, delta, l2
         if masks[i] is not None:
             a = a * masks[i]
     value, _ = LOSSES[loss].value_and_grad(z, y, delta)
+    if LOSSES[loss].mean_over_outputs:  # backprop follows the sum over outputs
+        value = value * z.shape[-1]
     total = ((value * w).sum(1) / w.sum(1)).sum()
     if l2 is not None:
         total = total + sum((0.5 * l2 * (wi * wi).sum((1, 2), keepdim=True)).sum() for wi in ws)
