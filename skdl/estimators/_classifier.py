@@ -148,7 +148,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if self._label_binarizer.y_type_ == "multiclass":
             return Y.argmax(1)
         if self._label_binarizer.y_type_ == "binary":
-            return Y[:, 0]
+            # as scikit-learn: the binarized column as booleans (the same split as
+            # on 0/1; a too-small class is then reported as 'True', as there)
+            return Y[:, :1] > 0.5
         return None
 
     def _row_weights(self, Y, sample_weight):

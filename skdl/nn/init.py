@@ -21,13 +21,16 @@ from torch import Tensor
 Initializer = Callable[[int, int, torch.Generator, torch.dtype], Tensor]
 
 
+# The draws are made in float64 and rounded to the training dtype, so a seed gives
+# the same network whatever the dtype (float32 weights are float64's rounded), as
+# scikit-learn's initialisation, which does not depend on X's dtype either.
 def _normal(fan_in, fan_out, gen, dtype, std):
-    return torch.randn(fan_in, fan_out, generator=gen, dtype=dtype) * std
+    return (torch.randn(fan_in, fan_out, generator=gen, dtype=torch.float64) * std).to(dtype)
 
 
 def _uniform(fan_in, fan_out, gen, dtype, bound):
-    u = torch.rand(fan_in, fan_out, generator=gen, dtype=dtype)
-    return u.mul_(2.0 * bound).sub_(bound)
+    u = torch.rand(fan_in, fan_out, generator=gen, dtype=torch.float64)
+    return u.mul_(2.0 * bound).sub_(bound).to(dtype)
 
 
 def he_normal(fan_in, fan_out, gen, dtype):

@@ -172,3 +172,13 @@ def test_zeros_without_hidden_layer_does_not_warn():
         MLPRegressor(hidden_layer_sizes=(), init="zeros", solver="lbfgs", device="cpu").fit(
             X, X[:, 0]
         )
+
+
+@pytest.mark.parametrize("name", sorted(INITIALIZERS))
+def test_a_seed_gives_the_same_weights_in_every_dtype(name):
+    # float32 weights are the float64 draw rounded (scikit-learn's initialisation
+    # does not depend on X's dtype, so float32 and float64 fits start alike)
+    w64 = INITIALIZERS[name](7, 5, torch.Generator().manual_seed(3), torch.float64)
+    w32 = INITIALIZERS[name](7, 5, torch.Generator().manual_seed(3), torch.float32)
+    assert w32.dtype == torch.float32
+    torch.testing.assert_close(w32, w64.to(torch.float32), rtol=0, atol=0)
