@@ -1,5 +1,6 @@
 """Progress of a fit: scikit-learn's lines, plain lines, a tqdm bar, and no tqdm on import."""
 
+import contextlib
 import io
 import re
 import subprocess
@@ -66,19 +67,37 @@ def test_verbose_0_prints_nothing(capsys):
     assert capsys.readouterr() == ("", "")
 
 
-def test_verbose_1_without_terminal_prints_plain_lines(capsys):
+@pytest.mark.parametrize("verbose", [1, True])
+def test_verbose_without_terminal_prints_sklearn_lines_to_stdout(capsys, verbose):
+    # scikit-learn's verbose=True prints its lines to stdout; a notebook cell, a
+    # log capture or redirect_stdout (no terminal) must see them there
     with pytest.warns(Warning):
         MLPClassifier(
-            hidden_layer_sizes=(4,), max_iter=5, early_stopping=True, verbose=1, random_state=0
+            hidden_layer_sizes=(4,), max_iter=5, early_stopping=True, verbose=verbose,
+            random_state=0,
         ).fit(X, Y)
     captured = capsys.readouterr()
-    assert captured.out == ""
-    lines = captured.err.splitlines()
-    # 5 epochs, a line every max(1, 5 // 10) = 1 epoch
-    assert [re.search(r"epoch (\d)/5", line).group(1) for line in lines] == list("12345")
-    assert all("loss=" in line and "val_score=" in line and "lr=" in line for line in lines)
-    assert lines[0].startswith("MLPClassifier: ") and "eta " in lines[0]
-    assert "done in" in lines[-1]
+    assert captured.err == ""
+    out = captured.out
+    assert re.findall(r"^Iteration (\d+), loss = \d+\.\d{8}$", out, re.M) == list("12345")
+    assert len(re.findall(r"^Validation score: \d\.\d{6}$", out, re.M)) == 5
+
+
+def test_verbose_lines_reach_redirect_stdout():
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), pytest.warns(Warning):
+        MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, verbose=True, random_state=0).fit(X, Y)
+    assert re.findall(r"^Iteration (\d+), loss = ", buffer.getvalue(), re.M) == ["1", "2", "3"]
+
+
+def test_verbose_1_on_a_terminal_without_tqdm_prints_sklearn_lines(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm raises ImportError
+    monkeypatch.setattr(sys, "stderr", FakeTTY())
+    out = FakeTTY()
+    monkeypatch.setattr(sys, "stdout", out)
+    with pytest.warns(Warning):
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, verbose=1, random_state=0).fit(X, Y)
+    assert re.findall(r"^Iteration (\d+), loss = ", out.getvalue(), re.M) == ["1", "2"]
 
 
 def test_plain_lines_every_tenth_and_the_last():
@@ -120,6 +139,7 @@ def test_fit_verbose_1_on_a_terminal(monkeypatch):
     tqdm = pytest.importorskip("tqdm")
     stream = FakeTTY()
     monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setattr(sys, "stdout", FakeTTY())  # a terminal: both streams are one
     before = len(tqdm.tqdm._instances) if hasattr(tqdm.tqdm, "_instances") else 0
     with pytest.warns(Warning):
         MLPClassifier(hidden_layer_sizes=(4,), max_iter=4, verbose=1, random_state=0).fit(X, Y)

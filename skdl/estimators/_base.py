@@ -40,6 +40,7 @@ from ._config import (
     FitConfig,
     build_optimizer,
     build_step_context,
+    prediction_device,
     resolve_device,
     resolve_dtype,
 )
@@ -676,7 +677,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             X = validate_data(
                 self, X, accept_sparse=["csr", "csc"], reset=False, dtype=(np.float32, np.float64)
             )
-        device = resolve_device(self.device)
+        device = prediction_device(self.device, owner=self)
         # The outputs have scikit-learn's dtype: X's and the weights' common one.
         # On the CPU, compute in it too (float64 X: no extra rounding, and results
         # independent of how rows are chunked, as scikit-learn's subset-invariance

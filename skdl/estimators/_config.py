@@ -9,6 +9,7 @@ data-dependent rules live in :meth:`FitConfig.check_data`, called by ``fit``.
 from __future__ import annotations
 
 import warnings
+import weakref
 from dataclasses import dataclass
 from numbers import Real
 
@@ -24,9 +25,12 @@ from ..training.steps import StepContext
 
 
 def resolve_device(device) -> torch.device:
-    """``'auto'`` picks CUDA, then MPS, then the CPU; anything else goes to torch."""
+    """``'auto'`` picks CUDA, then MPS, then the CPU; anything else goes to torch.
+
+    A ``torch.device`` gets the same checks as its string.
+    """
     if isinstance(device, torch.device):
-        return device
+        device = str(device)
     if device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -53,6 +57,32 @@ def resolve_device(device) -> torch.device:
             "(skdl trains on 'cpu', 'cuda' or 'mps'). Use device='auto' or device='cpu'."
         )
     return dev
+
+
+_WARNED_FALLBACK: weakref.WeakSet = weakref.WeakSet()
+"""Estimators already warned that they predict on the CPU (one warning each,
+without writing to the estimator during predict)."""
+
+
+def prediction_device(device, owner=None) -> torch.device:
+    """The device to predict on: the training ``device`` if this machine has it, else
+    the CPU, with one warning per ``owner`` (a model trained on a GPU predicts on a
+    CPU-only machine)."""
+    try:
+        return resolve_device(device)
+    except ValueError:
+        if owner is not None:
+            if owner in _WARNED_FALLBACK:
+                return torch.device("cpu")
+            _WARNED_FALLBACK.add(owner)
+        warnings.warn(
+            f"This model was set to device={str(device)!r}, which this machine does not "
+            "have; predicting on the CPU instead. Set device='cpu' (or 'auto') to "
+            "silence this warning.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return torch.device("cpu")
 
 
 def resolve_dtype(dtype, x_dtype, device, precision=None) -> torch.dtype:

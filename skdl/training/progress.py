@@ -1,10 +1,14 @@
 """Progress reports of a fit: the ``on_epoch(state, active)`` callbacks of :func:`train`.
 
 ``verbose=1`` shows a tqdm bar (epochs, training loss, validation loss and
-score, learning rate, ETA) when the stream is a terminal and tqdm is installed,
-else plain lines every few epochs; ``verbose=2`` prints scikit-learn's lines
-("Iteration %d, loss = %.8f", "Validation score: %f"). tqdm is imported only
-when a bar is opened, so ``import skdl`` does not import it.
+score, learning rate, ETA) on stderr when both stdout and stderr are a terminal
+and tqdm is installed; otherwise (a notebook, a log capture,
+``contextlib.redirect_stdout``, CI) it prints scikit-learn's lines to stdout, as
+scikit-learn's ``verbose=True`` does ("Iteration %d, loss = %.8f", "Validation
+score: %f"); ``verbose=2`` always prints those. Given an explicit ``stream``,
+``verbose=1`` draws the bar there if it is a terminal, else plain lines every
+few epochs. tqdm is imported only when a bar is opened, so ``import skdl``
+does not import it.
 """
 
 from __future__ import annotations
@@ -64,8 +68,10 @@ class Progress:
     desc : str, default="fit"
         Label in front of the bar and the plain lines.
     stream : file-like, default=None
-        Where a bar or plain lines go; None means ``sys.stderr`` at the time the
-        fit starts. scikit-learn's lines (``verbose >= 2``) go to ``sys.stdout``.
+        Where a bar or plain lines go. None (what the estimators pass): a bar on
+        ``sys.stderr`` when stdout and stderr are terminals, else scikit-learn's
+        lines on ``sys.stdout``. scikit-learn's lines (``verbose >= 2``) always go
+        to ``sys.stdout``.
     n_models : int, default=1
         Models trained together; with more than one, the bar counts those still
         training and shows the numbers of model 0 (see :func:`_current_record`).
@@ -99,13 +105,20 @@ class Progress:
     def __enter__(self):
         if self.verbose <= 0:
             return None
-        if self.stream is None:
+        default = self.stream is None
+        if default:
             self.stream = sys.stderr
+            if self.verbose == 1 and not (_isatty(sys.stdout) and _isatty(sys.stderr)):
+                # not a terminal: scikit-learn's lines, on stdout, where a
+                # notebook cell, a log capture or redirect_stdout look for them
+                self.verbose = 2
         if self.verbose == 1 and _isatty(self.stream):
             try:
                 from tqdm import tqdm
-            except ImportError:  # tqdm is optional: plain lines instead
+            except ImportError:  # tqdm is optional: scikit-learn's or plain lines instead
                 tqdm = None
+                if default:
+                    self.verbose = 2
             if tqdm is not None:
                 self._bar = tqdm(
                     total=self.total,

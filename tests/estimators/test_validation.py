@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.linear_model import LinearRegression
 from sklearn.utils._param_validation import InvalidParameterError
@@ -448,3 +449,42 @@ def test_param_names_are_read_once_per_class_and_stay_correct():
     assert "extra" in Wider._get_param_names()
     names.append("mutated")  # a caller's copy: the cache is not touched
     assert "mutated" not in MLPClassifier._get_param_names()
+
+
+NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+
+
+@NO_CUDA
+@pytest.mark.parametrize("device", [torch.device("cuda"), torch.device("cuda", 0), "cuda"])
+def test_unavailable_device_object_is_a_clear_error(device):
+    X, yc, _ = _data()
+    _raises(
+        ValueError,
+        "not available on this machine",
+        lambda: _fit(MLPClassifier(**{**FAST, "device": device}), X, yc),
+    )
+
+
+def test_torch_device_cpu_trains_like_the_string():
+    X, yc, _ = _data()
+    ours = _fit(MLPClassifier(**{**FAST, "device": torch.device("cpu")}), X, yc)
+    theirs = _fit(MLPClassifier(**{**FAST, "device": "cpu"}), X, yc)
+    np.testing.assert_array_equal(ours.coefs_[0], theirs.coefs_[0])
+
+
+@NO_CUDA
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_model_of_a_missing_device_predicts_on_the_cpu_with_one_warning(Estimator):
+    # a model trained on a GPU and loaded on a CPU-only machine still predicts
+    X, yc, yr = _data()
+    y = yc if Estimator is MLPClassifier else yr
+    est = _fit(Estimator(**FAST), X, y)
+    expected = est.predict(X)
+    est.set_params(device="cuda")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        for _ in range(3):
+            np.testing.assert_array_equal(est.predict(X), expected)
+    messages = [str(w.message) for w in caught if "predicting on the CPU" in str(w.message)]
+    assert len(messages) == 1, messages
+    assert "device='cuda'" in messages[0]
