@@ -113,9 +113,12 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
 
     penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
         The penalty on the weights. 'l1' is applied by soft-thresholding after
-        each step (threshold ``lr * alpha / batch_weight``), so weights reach
-        exact zeros; with adaptive solvers (Adam) that threshold is small next
-        to the step, so L1 needs a larger ``alpha`` than with 'sgd'.
+        each step, so weights reach exact zeros. The threshold is taken in the
+        solver's own metric (preconditioned proximal gradient): ``lr * alpha /
+        batch_weight`` with 'sgd', and that divided per weight by the step's
+        preconditioner with the adaptive solvers (Adam: ``sqrt(v_hat) + eps``),
+        so ``alpha`` acts alike under every solver: on scaled digits with the
+        default 'adam', ``alpha=1`` zeroes over half the first layer's weights.
 
     l1_ratio : float, default=0.15
         Share of L1 in 'elasticnet': ``alpha * (l1_ratio * ||W||_1 +
