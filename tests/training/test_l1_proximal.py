@@ -66,7 +66,9 @@ def test_sgd_l1_threshold_is_the_plain_one():
     assert_allclose(params.numpy(), [[0.2, -0.2, 1.0]], rtol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["adam", "adamw", "radam", "rmsprop", "adagrad", "adadelta", "adamax"])
+@pytest.mark.parametrize(
+    "name", ["adam", "adamw", "radam", "rmsprop", "adagrad", "adadelta", "adamax"]
+)
 def test_preconditioner_is_the_first_steps_per_weight_factor(name):
     """On a first step (momentum buffers equal to the gradient after bias
     correction; RAdam not yet rectified) every one of these steps
@@ -78,7 +80,9 @@ def test_preconditioner_is_the_first_steps_per_weight_factor(name):
     lr = torch.tensor([[0.01], [0.3]], dtype=D)
     opt = OPTIMIZERS[name](params, _hyper(eps=1e-6))
     opt.step(grad, lr)
-    assert_allclose((params - before).numpy(), (-lr * grad * opt.preconditioner()).numpy(), rtol=1e-9)
+    assert_allclose(
+        (params - before).numpy(), (-lr * grad * opt.preconditioner()).numpy(), rtol=1e-9
+    )
 
 
 def test_nadam_preconditioner():
