@@ -19,6 +19,7 @@ from ..nn.activations import ACTIVATIONS
 from ..nn.losses import LOSSES
 from ..nn.mlp import DropoutNoise, Layout
 from ..optim import OPTIMIZERS, resolve_schedule
+from ..optim.schedules import uses_decay_rate
 from ..training.amp import LossScaledOptimizer, low_dtype
 from ..training.steps import StepContext
 
@@ -154,16 +155,41 @@ class FitConfig:
 
     @staticmethod
     def schedule_of(est):
-        """The schedule object of ``learning_rate`` (with ``power_t``, ``decay_rate``)."""
-        return resolve_schedule(est.learning_rate, power_t=est.power_t, decay_rate=est.decay_rate)
+        """The schedule object of ``learning_rate`` (with ``power_t``, ``decay_rate``;
+        'cosine' by name anneals over ``max_iter`` epochs)."""
+        return resolve_schedule(
+            est.learning_rate,
+            power_t=est.power_t,
+            decay_rate=est.decay_rate,
+            max_iter=est.max_iter,
+        )
 
     @property
     def low_dtype(self) -> torch.dtype | None:
         """The dtype of the training matmuls under ``precision`` (None: ``dtype``'s)."""
         return low_dtype(self.precision)
 
-    def check_data(self, est, n_samples, incremental) -> None:
-        """Rules that involve several parameters or the data."""
+    def check_data(self, est, n_samples, incremental, warned=None, knobs=True) -> None:
+        """Rules that involve several parameters or the data.
+
+        ``knobs``: warn about parameters that others override (False: a
+        ``partial_fit`` or warm start continuing a fit that already warned);
+        ``warned``: a set of the warnings already given in this fit (a stack
+        of many estimators warns once about each); None warns regardless.
+        """
+        if est.solver == "lbfgs" and any(d > 0 for d in self.dropout):
+            raise ValueError(
+                f"dropout={est.dropout!r} is not supported with solver='lbfgs': L-BFGS "
+                "minimises one deterministic loss (its line searches compare losses of "
+                "the same objective), so dropout masks would have no effect. Use "
+                "dropout=0.0 with solver='lbfgs', or a stochastic solver (e.g. "
+                "solver='adam') to train with dropout."
+            )
+        for message in ignored_knobs(est) if knobs else ():
+            if warned is None or message not in warned:
+                warnings.warn(message, UserWarning, stacklevel=4)
+                if warned is not None:
+                    warned.add(message)
         if est.precision is not None and est.dtype == "float64":
             raise ValueError(
                 f"precision={est.precision!r} trains with float32 master weights and "
@@ -195,6 +221,37 @@ class FitConfig:
     def batch_size(self, n_samples: int) -> int:
         bs = self.est.batch_size
         return min(200, n_samples) if bs == "auto" else int(np.clip(bs, 1, n_samples))
+
+
+def ignored_knobs(est) -> list[str]:
+    """Warnings about parameters that this estimator's other parameters override."""
+    messages = []
+    if est.decay_rate is not None and not uses_decay_rate(est.learning_rate):
+        if isinstance(est.learning_rate, str):
+            why = (
+                f"learning_rate={est.learning_rate!r} has no decay rate (only "
+                "'inverse_time', 'exponential' and 'step' read it)"
+            )
+        else:
+            why = (
+                f"learning_rate={est.learning_rate!r} is a schedule object, whose own "
+                "parameters win (set decay_rate on the object instead)"
+            )
+        messages.append(
+            f"decay_rate={est.decay_rate!r} is ignored: {why}. Leave decay_rate=None to "
+            "silence this warning."
+        )
+    given = [f"{n}={getattr(est, n)!r}" for n in ("depth", "width") if getattr(est, n) is not None]
+    sizes = est.hidden_layer_sizes
+    sizes = [sizes] if isinstance(sizes, Real) else list(sizes)
+    if given and sizes != [100]:
+        messages.append(
+            f"{' and '.join(given)} {'win' if len(given) > 1 else 'wins'} over "
+            f"hidden_layer_sizes={est.hidden_layer_sizes!r}: the hidden layers are "
+            f"{hidden_sizes(est)}. Give either depth/width or hidden_layer_sizes to "
+            "silence this warning."
+        )
+    return messages
 
 
 def _column(values, dtype, device):
