@@ -139,9 +139,13 @@ def _l1_proximal(params, lr, alpha_l1, scale, weight_mask, taken=None, precond=N
         scale = scale.squeeze(-1)
     thresh = (lr * alpha_l1 * scale) * weight_mask  # [K, P], 0 on biases
     if precond is not None:
-        thresh = thresh * precond
+        # 0 stays 0 (biases, a model with no rows in this batch) even where the
+        # preconditioner is not finite (a model that has not stepped yet)
+        thresh = torch.where(thresh > 0, thresh * precond, 0.0)
     if taken is not None:  # [K, 1] bool: the models that took their step
-        thresh = thresh * taken
+        # where, not a product: a model whose first step was skipped has Adam's
+        # step count 0, so its preconditioner is 0/0 (NaN) and NaN * 0 is NaN
+        thresh = torch.where(taken, thresh, 0.0)
     shrunk = params.abs().sub_(thresh).clamp_min_(0).mul_(params.sign())
     params.copy_(shrunk)
 

@@ -133,3 +133,20 @@ def test_a_stack_applies_each_models_own_l1():
                 assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     zeros = [float((m.coefs_[0] == 0).mean()) for m in fused]
     assert zeros[1] > zeros[0] > 0
+
+
+def test_a_skipped_fp16_first_step_leaves_the_model_as_it_was():
+    """A non-finite fp16 gradient skips the step (Adam's step count stays 0, its
+    preconditioner is NaN there): the L1 step must skip it too, not write NaN."""
+    from skdl.training.amp import LossScaledOptimizer
+
+    params = torch.ones(2, 3)
+    opt = LossScaledOptimizer(OPTIMIZERS["adam"](params, _hyper(eps=1e-8)))
+    grad = torch.tensor([[1.0, 1.0, 1.0], [float("inf"), 1.0, 1.0]])
+    lr = torch.full((2, 1), 0.1)
+    opt.step(grad, lr)
+    assert opt.finite.view(-1).tolist() == [True, False]
+    mask = torch.ones(1, 3)
+    _l1_proximal(params, lr, torch.ones(2, 1), 0.5, mask, opt.finite, opt.preconditioner())
+    assert_allclose(params[1].numpy(), [1.0, 1.0, 1.0])
+    assert torch.isfinite(params).all()
