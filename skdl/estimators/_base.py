@@ -417,7 +417,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 gen.set_state(torch.as_tensor(s["generator"]))
             if ctx.noise is not None:
                 ctx.noise.step = saved[0]["dropout_step"]
-        schedules = [FitConfig.schedule_of(e) for e in ests]
+        # a warm-start fit restarts the horizon-bound 'cosine' (partial_fit counts on)
+        start = 0 if incremental else state.epoch
+        schedules = [FitConfig.schedule_of(e, start) for e in ests]
         spec = LoopSpec(
             batch_size=cfg.batch_size(int(rows.n_train.max())),
             max_iter=1 if incremental else self.max_iter,

@@ -154,15 +154,25 @@ class FitConfig:
         return dropout
 
     @staticmethod
-    def schedule_of(est):
+    def schedule_of(est, start: int = 0):
         """The schedule object of ``learning_rate`` (with ``power_t``, ``decay_rate``;
-        'cosine' by name anneals over ``max_iter`` epochs)."""
-        return resolve_schedule(
+        'cosine' by name anneals over ``max_iter`` epochs).
+
+        ``start``: the epoch a warm-start ``fit`` begins at. 'cosine' by name
+        then restarts there and anneals over this fit's ``max_iter`` epochs (a
+        warm restart, as SGDR, Loshchilov & Hutter 2017), where the epochs past
+        the first fit's horizon would all run at ``lr=0``. Other schedules and
+        schedule objects go on counting epochs from the first fit.
+        """
+        schedule = resolve_schedule(
             est.learning_rate,
             power_t=est.power_t,
             decay_rate=est.decay_rate,
             max_iter=est.max_iter,
         )
+        if start and isinstance(est.learning_rate, str) and est.learning_rate == "cosine":
+            return RestartedSchedule(schedule, start)
+        return schedule
 
     @property
     def low_dtype(self) -> torch.dtype | None:
@@ -221,6 +231,23 @@ class FitConfig:
     def batch_size(self, n_samples: int) -> int:
         bs = self.est.batch_size
         return min(200, n_samples) if bs == "auto" else int(np.clip(bs, 1, n_samples))
+
+
+class RestartedSchedule:
+    """``schedule`` started anew at epoch ``start``: its multiplier at ``epoch`` is
+    ``schedule(epoch - start)``. The training loop's view of a warm-start fit's
+    'cosine' (:meth:`FitConfig.schedule_of`)."""
+
+    def __init__(self, schedule, start: int) -> None:
+        self.schedule = schedule
+        self.start = int(start)
+        self.is_adaptive = schedule.is_adaptive
+
+    def __call__(self, epoch, n_samples_per_epoch: int = 1):
+        return self.schedule(np.maximum(np.asarray(epoch) - self.start, 0), n_samples_per_epoch)
+
+    def __repr__(self) -> str:
+        return f"RestartedSchedule({self.schedule!r}, start={self.start})"
 
 
 def ignored_knobs(est) -> list[str]:

@@ -32,7 +32,8 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         'adaptive' (divide by 5 when the loss plateaus), 'inverse_time'
         (``eta0 / (1 + decay_rate * epoch)``), 'exponential'
         (``eta0 * decay_rate ** epoch``), 'step', 'cosine' (annealed to ~0 over
-        ``max_iter`` epochs), or a schedule object from :mod:`skdl.optim` whose
+        ``max_iter`` epochs; a ``warm_start`` fit restarts it over its own
+        ``max_iter``, ``partial_fit`` counts on), or a schedule object from :mod:`skdl.optim` whose
         parameters are searchable as ``learning_rate__<name>`` (an object keeps
         its own parameters: ``CosineSchedule(t_max=...)``).
 

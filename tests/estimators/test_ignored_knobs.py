@@ -64,6 +64,24 @@ def test_cosine_by_name_never_sits_at_zero_in_a_long_fit():
     assert np.all(lr[100:] > 0)  # epochs 101-200 ran at lr=0 with t_max=100
 
 
+def test_cosine_by_name_restarts_in_a_warm_start_fit():
+    """A warm-start fit anneals anew over its own max_iter (it ran at lr=0 once the
+    first fit's horizon was spent); partial_fit counts its epochs on."""
+    est, _ = _fit(
+        learning_rate="cosine", max_iter=10, tol=0.0, n_iter_no_change=1000, warm_start=True
+    )
+    first = _lrs(est)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, Y)
+    np.testing.assert_allclose(_lrs(est)[10:], first, rtol=1e-12)
+    est = MLPClassifier(**FAST, learning_rate="cosine", max_iter=4)
+    for _ in range(5):
+        est.partial_fit(X, Y, classes=[0, 1, 2])
+    cos = (1 + np.cos(np.pi * np.minimum(np.arange(5), 4) / 4)) / 2
+    np.testing.assert_allclose(_lrs(est), est.learning_rate_init * cos, atol=1e-15)
+
+
 def test_cosine_object_keeps_its_own_t_max():
     est, _ = _fit(learning_rate=CosineSchedule(t_max=4), max_iter=6, tol=0.0, n_iter_no_change=1000)
     np.testing.assert_allclose(_lrs(est)[4:], 0.0)
