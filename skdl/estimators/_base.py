@@ -202,7 +202,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             tasks.finish()
         return self
 
-    def _prepare(self, X, y, sample_weight, incremental, first_pass):
+    def _prepare(self, X, y, sample_weight, incremental, first_pass, warned=None):
         """Validate the data; returns X, the 2-D encoded target, row weights and the config."""
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         if Y.ndim == 1:
@@ -210,7 +210,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         cfg = FitConfig.from_estimator(
             self, X.shape[1], Y.shape[1], torch_dtype=self._training_dtype(X, first_pass)
         )
-        cfg.check_data(self, n_samples=X.shape[0], incremental=incremental)
+        cfg.check_data(
+            self, n_samples=X.shape[0], incremental=incremental, warned=warned, knobs=first_pass
+        )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
@@ -248,7 +250,8 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         from sklearn.base import clone
 
         self._validate_params()  # once; each job then checks what it changes
-        X, Y, w, cfg = self._prepare(X, y, sample_weight, False, True)
+        warned = set()  # each knob warning once for the whole stack
+        X, Y, w, cfg = self._prepare(X, y, sample_weight, False, True, warned)
         ests, members = [], []
         for params, rows in jobs:
             est = clone(self).set_params(**params)
@@ -257,7 +260,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 if hasattr(self, name):
                     setattr(est, name, getattr(self, name))
             FitConfig.from_estimator(est, X.shape[1], Y.shape[1], cfg.torch_dtype).check_data(
-                est, n_samples=len(rows), incremental=False
+                est, n_samples=len(rows), incremental=False, warned=warned
             )
             ests.append(est)
             members += [
@@ -429,7 +432,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 gen.set_state(torch.as_tensor(s["generator"]))
             if ctx.noise is not None:
                 ctx.noise.step = saved[0]["dropout_step"]
-        schedules = [FitConfig.schedule_of(e) for e in ests]
+        # a warm-start fit restarts the horizon-bound 'cosine' (partial_fit counts on)
+        start = 0 if incremental else state.epoch
+        schedules = [FitConfig.schedule_of(e, start) for e in ests]
         spec = LoopSpec(
             batch_size=cfg.batch_size(int(rows.n_train.max())),
             max_iter=1 if incremental else self.max_iter,

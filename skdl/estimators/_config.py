@@ -20,6 +20,7 @@ from ..nn.activations import ACTIVATIONS
 from ..nn.losses import LOSSES
 from ..nn.mlp import DropoutNoise, Layout
 from ..optim import OPTIMIZERS, resolve_schedule
+from ..optim.schedules import uses_decay_rate
 from ..training.amp import LossScaledOptimizer, low_dtype
 from ..training.steps import StepContext
 
@@ -183,17 +184,52 @@ class FitConfig:
         return dropout
 
     @staticmethod
-    def schedule_of(est):
-        """The schedule object of ``learning_rate`` (with ``power_t``, ``decay_rate``)."""
-        return resolve_schedule(est.learning_rate, power_t=est.power_t, decay_rate=est.decay_rate)
+    def schedule_of(est, start: int = 0):
+        """The schedule object of ``learning_rate`` (with ``power_t``, ``decay_rate``;
+        'cosine' by name anneals over ``max_iter`` epochs).
+
+        ``start``: the epoch a warm-start ``fit`` begins at. 'cosine' by name
+        then restarts there and anneals over this fit's ``max_iter`` epochs (a
+        warm restart, as SGDR, Loshchilov & Hutter 2017), where the epochs past
+        the first fit's horizon would all run at ``lr=0``. Other schedules and
+        schedule objects go on counting epochs from the first fit.
+        """
+        schedule = resolve_schedule(
+            est.learning_rate,
+            power_t=est.power_t,
+            decay_rate=est.decay_rate,
+            max_iter=est.max_iter,
+        )
+        if start and isinstance(est.learning_rate, str) and est.learning_rate == "cosine":
+            return RestartedSchedule(schedule, start)
+        return schedule
 
     @property
     def low_dtype(self) -> torch.dtype | None:
         """The dtype of the training matmuls under ``precision`` (None: ``dtype``'s)."""
         return low_dtype(self.precision)
 
-    def check_data(self, est, n_samples, incremental) -> None:
-        """Rules that involve several parameters or the data."""
+    def check_data(self, est, n_samples, incremental, warned=None, knobs=True) -> None:
+        """Rules that involve several parameters or the data.
+
+        ``knobs``: warn about parameters that others override (False: a
+        ``partial_fit`` or warm start continuing a fit that already warned);
+        ``warned``: a set of the warnings already given in this fit (a stack
+        of many estimators warns once about each); None warns regardless.
+        """
+        if est.solver == "lbfgs" and any(d > 0 for d in self.dropout):
+            raise ValueError(
+                f"dropout={est.dropout!r} is not supported with solver='lbfgs': L-BFGS "
+                "minimises one deterministic loss (its line searches compare losses of "
+                "the same objective), so dropout masks would have no effect. Use "
+                "dropout=0.0 with solver='lbfgs', or a stochastic solver (e.g. "
+                "solver='adam') to train with dropout."
+            )
+        for message in ignored_knobs(est) if knobs else ():
+            if warned is None or message not in warned:
+                warnings.warn(message, UserWarning, stacklevel=4)
+                if warned is not None:
+                    warned.add(message)
         if est.precision is not None and est.dtype == "float64":
             raise ValueError(
                 f"precision={est.precision!r} trains with float32 master weights and "
@@ -225,6 +261,54 @@ class FitConfig:
     def batch_size(self, n_samples: int) -> int:
         bs = self.est.batch_size
         return min(200, n_samples) if bs == "auto" else int(np.clip(bs, 1, n_samples))
+
+
+class RestartedSchedule:
+    """``schedule`` started anew at epoch ``start``: its multiplier at ``epoch`` is
+    ``schedule(epoch - start)``. The training loop's view of a warm-start fit's
+    'cosine' (:meth:`FitConfig.schedule_of`)."""
+
+    def __init__(self, schedule, start: int) -> None:
+        self.schedule = schedule
+        self.start = int(start)
+        self.is_adaptive = schedule.is_adaptive
+
+    def __call__(self, epoch, n_samples_per_epoch: int = 1):
+        return self.schedule(np.maximum(np.asarray(epoch) - self.start, 0), n_samples_per_epoch)
+
+    def __repr__(self) -> str:
+        return f"RestartedSchedule({self.schedule!r}, start={self.start})"
+
+
+def ignored_knobs(est) -> list[str]:
+    """Warnings about parameters that this estimator's other parameters override."""
+    messages = []
+    if est.decay_rate is not None and not uses_decay_rate(est.learning_rate):
+        if isinstance(est.learning_rate, str):
+            why = (
+                f"learning_rate={est.learning_rate!r} has no decay rate (only "
+                "'inverse_time', 'exponential' and 'step' read it)"
+            )
+        else:
+            why = (
+                f"learning_rate={est.learning_rate!r} is a schedule object, whose own "
+                "parameters win (set decay_rate on the object instead)"
+            )
+        messages.append(
+            f"decay_rate={est.decay_rate!r} is ignored: {why}. Leave decay_rate=None to "
+            "silence this warning."
+        )
+    given = [f"{n}={getattr(est, n)!r}" for n in ("depth", "width") if getattr(est, n) is not None]
+    sizes = est.hidden_layer_sizes
+    sizes = [sizes] if isinstance(sizes, Real) else list(sizes)
+    if given and sizes != [100]:
+        messages.append(
+            f"{' and '.join(given)} {'win' if len(given) > 1 else 'wins'} over "
+            f"hidden_layer_sizes={est.hidden_layer_sizes!r}: the hidden layers are "
+            f"{hidden_sizes(est)}. Give either depth/width or hidden_layer_sizes to "
+            "silence this warning."
+        )
+    return messages
 
 
 def _column(values, dtype, device):

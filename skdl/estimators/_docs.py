@@ -31,9 +31,11 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         'invscaling' (scikit-learn's ``eta0 / (t + 1) ** power_t``),
         'adaptive' (divide by 5 when the loss plateaus), 'inverse_time'
         (``eta0 / (1 + decay_rate * epoch)``), 'exponential'
-        (``eta0 * decay_rate ** epoch``), 'step', 'cosine', or a schedule
-        object from :mod:`skdl.optim` whose parameters are searchable as
-        ``learning_rate__<name>``.
+        (``eta0 * decay_rate ** epoch``), 'step', 'cosine' (annealed to ~0 over
+        ``max_iter`` epochs; a ``warm_start`` fit restarts it over its own
+        ``max_iter``, ``partial_fit`` counts on), or a schedule object from :mod:`skdl.optim` whose
+        parameters are searchable as ``learning_rate__<name>`` (an object keeps
+        its own parameters: ``CosineSchedule(t_max=...)``).
 
     learning_rate_init : float, default=0.001
         Initial learning rate ``eta0``.
@@ -96,6 +98,8 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         Number of hidden layers. With ``width``, builds ``(width,) * depth`` in
         place of ``hidden_layer_sizes`` so each is searchable on its own; alone,
         repeats the first entry of ``hidden_layer_sizes``. 0 gives no hidden layer.
+        ``depth``/``width`` win over a non-default ``hidden_layer_sizes``, with a
+        warning.
 
     width : int, default=None
         Units per hidden layer; see ``depth``.
@@ -113,9 +117,13 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
 
     penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
         The penalty on the weights. 'l1' is applied by soft-thresholding after
-        each step (threshold ``lr * alpha / batch_weight``), so weights reach
-        exact zeros; with adaptive solvers (Adam) that threshold is small next
-        to the step, so L1 needs a larger ``alpha`` than with 'sgd'.
+        each step, so weights reach exact zeros. The threshold is taken in the
+        solver's own metric (preconditioned proximal gradient): ``lr * alpha /
+        batch_weight`` with 'sgd', and that divided per weight by the step's
+        preconditioner with the adaptive solvers (Adam: ``sqrt(v_hat) + eps``),
+        so L1 acts under them at scikit-learn's usual ``alpha``: on scaled
+        digits with the default 'adam', ``alpha=1`` zeroes over half the first
+        layer's weights in 20 epochs.
 
     l1_ratio : float, default=0.15
         Share of L1 in 'elasticnet': ``alpha * (l1_ratio * ||W||_1 +
@@ -124,7 +132,7 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
     dropout : float or array-like of float, default=0.0
         Probability of dropping each hidden unit while training (inverted
         dropout; prediction is deterministic). One value for every hidden
-        layer, or one per hidden layer.
+        layer, or one per hidden layer. Not with 'lbfgs' (a ``ValueError``).
 
     early_stopping_metric : {'score', 'loss'}, default='score'
         What early stopping monitors: the validation score (scikit-learn's
@@ -132,7 +140,8 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
 
     decay_rate : float, default=None
         Decay of the 'inverse_time', 'exponential' and 'step' schedules (None
-        keeps the schedule's own default).
+        keeps the schedule's own default). With another schedule, or a schedule
+        object, it is ignored, with a warning.
 
     n_init : int, default=1
         Number of initialisations trained together as one batched stack; the

@@ -151,6 +151,19 @@ class Optimizer:
     def _update(self, grad: Tensor, lr: Tensor) -> None:
         raise NotImplementedError
 
+    def preconditioner(self) -> Tensor | None:
+        """The per-parameter factor ``D^-1`` that the last :meth:`step` applied to
+        its learning rate, ``[K, P]`` (written into a scratch buffer: read it
+        before the next step), or None where it is the identity (SGD).
+
+        Adaptive methods step ``params -= lr * D^-1 * direction`` with a diagonal
+        ``D`` (Adam: ``sqrt(v_hat) + eps``). The proximal step of a non-smooth
+        penalty must use the same metric: the L1 soft-threshold of a step is
+        ``lr * alpha * D^-1`` per weight (preconditioned proximal gradient; see
+        :func:`skdl.training.steps._l1_proximal`).
+        """
+        return None
+
     def step(self, grad: Tensor, lr: Tensor, active: Tensor | None = None) -> None:
         """Update :attr:`params` in place from one gradient.
 

@@ -87,6 +87,14 @@ class Adam(Optimizer):
         ratio = torch.div(self.state["exp_avg"], denom, out=denom)
         self.params.addcmul_(ratio, self._cast(-lr / bias_1))
 
+    def preconditioner(self) -> Tensor:
+        """``1 / (sqrt(v_hat) + eps)``, the metric of the last step (AMSGrad: of
+        the running maximum of ``v``)."""
+        second = self.state["max_exp_avg_sq" if self.amsgrad else "exp_avg_sq"]
+        bias_2_sqrt = (1 - self.hyper["beta_2"] ** self.state["step"]).sqrt()
+        denom = torch.sqrt(second, out=self._scratch[0])
+        return denom.div_(self._cast(bias_2_sqrt)).add_(self._epsilon).reciprocal_()
+
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (AdamW), K models at once.
@@ -156,6 +164,12 @@ class NAdam(Optimizer):
             torch.mul(tensor, self._cast(scale), out=update)
             self.params.add_(update.div_(denom))
 
+    def preconditioner(self) -> Tensor:
+        """``1 / (sqrt(v_hat) + eps)``, the metric of the last step."""
+        bias_2 = 1 - self.hyper["beta_2"] ** self.state["step"]
+        denom = torch.div(self.state["exp_avg_sq"], self._cast(bias_2), out=self._scratch[0])
+        return denom.sqrt_().add_(self._epsilon).reciprocal_()
+
 
 class RAdam(Optimizer):
     """Rectified Adam (RAdam), K models at once.
@@ -180,26 +194,41 @@ class RAdam(Optimizer):
         _moment_factors(self)
         self._rho_inf = 2 / (1 - self.hyper["beta_2"]) - 1
 
-    def _update(self, grad: Tensor, lr: Tensor) -> None:
-        step = self.state["step"].add_(1)
+    def _rectification(self) -> tuple[Tensor, Tensor, Tensor]:
+        """``(rect, rectified, bias_2)`` of the current step count, ``[K, 1]`` each."""
+        step = self.state["step"]
         beta_2_power = self.hyper["beta_2"] ** step
-        bias_1 = 1 - self.hyper["beta_1"] ** step
         bias_2 = 1 - beta_2_power
-        _update_moments(self, grad)
         rho_inf = self._rho_inf
         rho_t = rho_inf - 2 * step * beta_2_power / bias_2
         rect = (
             (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
         ) ** 0.5
         rectified = rho_t > 5.0
-        rect = torch.where(rectified, rect, 1.0)
+        return torch.where(rectified, rect, 1.0), rectified, bias_2
+
+    def _adaptive(self, rectified: Tensor, bias_2: Tensor) -> Tensor:
+        """``sqrt(bias_2) / (sqrt(v) + eps)`` where rectified, else 1 (first scratch)."""
         adaptive = torch.sqrt(self.state["exp_avg_sq"], out=self._scratch[0])
         adaptive.add_(self._epsilon)
         torch.div(self._cast(bias_2**0.5), adaptive, out=adaptive)
-        adaptive.masked_fill_(~rectified, 1.0)
+        return adaptive.masked_fill_(~rectified, 1.0)
+
+    def _update(self, grad: Tensor, lr: Tensor) -> None:
+        step = self.state["step"].add_(1)
+        bias_1 = 1 - self.hyper["beta_1"] ** step
+        _update_moments(self, grad)
+        rect, rectified, bias_2 = self._rectification()
+        adaptive = self._adaptive(rectified, bias_2)
         update = torch.div(self.state["exp_avg"], self._cast(bias_1), out=self._scratch[1])
         update.mul_(self._cast(lr)).mul_(adaptive).mul_(self._cast(rect))
         self.params.sub_(update)
+
+    def preconditioner(self) -> Tensor:
+        """``rect * sqrt(bias_2) / (sqrt(v) + eps)`` once rectified, 1 before (the
+        un-adapted momentum steps): the per-weight factor of the last step's ``lr``."""
+        rect, rectified, bias_2 = self._rectification()
+        return self._adaptive(rectified, bias_2).mul_(self._cast(rect))
 
 
 class RMSprop(Optimizer):
@@ -229,6 +258,11 @@ class RMSprop(Optimizer):
         avg = torch.sqrt(square_avg, out=self._scratch[0]).add_(self._epsilon)
         self.params.addcmul_(torch.div(grad, avg, out=avg), self._cast(-lr))
 
+    def preconditioner(self) -> Tensor:
+        """``1 / (sqrt(square_avg) + eps)``, the metric of the last step."""
+        avg = torch.sqrt(self.state["square_avg"], out=self._scratch[0])
+        return avg.add_(self._epsilon).reciprocal_()
+
 
 class Adagrad(Optimizer):
     """Adagrad, K models at once.
@@ -255,6 +289,11 @@ class Adagrad(Optimizer):
         std = torch.sqrt(total, out=self._scratch[0]).add_(self._epsilon)
         self.params.addcmul_(torch.div(grad, std, out=std), self._cast(-lr))
 
+    def preconditioner(self) -> Tensor:
+        """``1 / (sqrt(sum) + eps)``, the metric of the last step."""
+        std = torch.sqrt(self.state["sum"], out=self._scratch[0])
+        return std.add_(self._epsilon).reciprocal_()
+
 
 class Adadelta(Optimizer):
     """Adadelta, K models at once.
@@ -270,7 +309,7 @@ class Adadelta(Optimizer):
 
     name = "adadelta"
     hyperparameters = ("beta_2", "epsilon")
-    _n_scratch = 2
+    _n_scratch = 3
 
     def _buffers(self) -> tuple[str, ...]:
         return ("square_avg", "acc_delta")
@@ -283,10 +322,18 @@ class Adadelta(Optimizer):
         square_avg = _update_square_avg(self, self.state["square_avg"], grad)
         std = torch.add(square_avg, self._epsilon, out=self._scratch[0]).sqrt_()
         acc_delta = self.state["acc_delta"]
-        delta = torch.add(acc_delta, self._epsilon, out=self._scratch[1]).sqrt_()
-        delta.div_(std).mul_(grad)
+        # the per-weight ratio stays in the second scratch buffer: the
+        # preconditioner of this step (acc_delta changes below)
+        ratio = torch.add(acc_delta, self._epsilon, out=self._scratch[1]).sqrt_()
+        ratio.div_(std)
+        delta = torch.mul(ratio, grad, out=self._scratch[2])
         _update_square_avg(self, acc_delta, delta)
         self.params.addcmul_(delta, self._cast(-lr))
+
+    def preconditioner(self) -> Tensor:
+        """``sqrt(acc_delta + eps) / sqrt(square_avg + eps)`` as the last step used it
+        (``acc_delta`` before that step's update)."""
+        return self._scratch[1]
 
 
 class Adamax(Optimizer):
@@ -317,6 +364,10 @@ class Adamax(Optimizer):
         step_size = lr / (1 - self.hyper["beta_1"] ** step)
         ratio = torch.div(self.state["exp_avg"], exp_inf, out=self._scratch[0])
         self.params.addcmul_(ratio, self._cast(-step_size))
+
+    def preconditioner(self) -> Tensor:
+        """``1 / u``, the infinity-norm metric of the last step (``u >= eps``)."""
+        return torch.reciprocal(self.state["exp_inf"], out=self._scratch[0])
 
 
 def _moment_factors(opt: Optimizer) -> None:

@@ -308,7 +308,8 @@ class CosineSchedule(Schedule):
     Parameters
     ----------
     t_max : int, default=100
-        Number of epochs of the half cosine period.
+        Number of epochs of the half cosine period. ``learning_rate='cosine'``
+        by name in an estimator sets it to the fit's ``max_iter``.
     eta_min_ratio : float, default=0.0
         The final multiplier, in [0, 1].
     warmup_epochs : int, default=0
@@ -452,7 +453,10 @@ SCHEDULES: dict[str, type[Schedule]] = {
 
 
 def resolve_schedule(
-    learning_rate: str | Schedule, power_t: float = 0.5, decay_rate: float | None = None
+    learning_rate: str | Schedule,
+    power_t: float = 0.5,
+    decay_rate: float | None = None,
+    max_iter: int | None = None,
 ) -> Schedule:
     """Turn an estimator's ``learning_rate`` parameter into a schedule object.
 
@@ -467,6 +471,11 @@ def resolve_schedule(
     decay_rate : float, default=None
         Passed to the named schedules that have one (``"inverse_time"``,
         ``"exponential"``, ``"step"``); None keeps their default.
+    max_iter : int, default=None
+        The number of epochs of the fit: ``"cosine"`` by name anneals over
+        all of them (``t_max=max_iter``, so the rate is ~0 in the last epoch
+        and never sits at 0 before it). None keeps :class:`CosineSchedule`'s
+        ``t_max=100``. A schedule object keeps its own ``t_max``.
 
     Returns
     -------
@@ -494,4 +503,14 @@ def resolve_schedule(
         kwargs["power_t"] = power_t
     if decay_rate is not None and "decay_rate" in names:
         kwargs["decay_rate"] = decay_rate
+    if max_iter is not None and "t_max" in names:
+        kwargs["t_max"] = max(int(max_iter), 1)
     return cls(**kwargs).validate()
+
+
+def uses_decay_rate(learning_rate: str | Schedule) -> bool:
+    """Whether ``decay_rate`` reaches the schedule ``learning_rate`` names (a schedule
+    object keeps its own parameters, so it never does)."""
+    return isinstance(learning_rate, str) and "decay_rate" in (
+        SCHEDULES[learning_rate]._get_param_names() if learning_rate in SCHEDULES else ()
+    )

@@ -224,6 +224,7 @@ class ScheduleDisplay:
             params["learning_rate"],
             power_t=params.get("power_t", 0.5),
             decay_rate=params.get("decay_rate"),
+            max_iter=params.get("max_iter"),
         )
         return cls.from_schedule(
             schedule,

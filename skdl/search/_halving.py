@@ -56,6 +56,8 @@ def _continues(estimator, params: dict) -> bool:
         and not est.early_stopping
         and int(est.n_init) == 1
         and not est.warm_start
+        # 'cosine' by name anneals over max_iter: a rung's fit is not the last one's continued
+        and not (isinstance(est.learning_rate, str) and est.learning_rate == "cosine")
     )
 
 
@@ -218,7 +220,9 @@ _DOC_NOTES = """
     ``max_iter``), to floating-point rounding, at the cost of the last rung's
     epochs alone. Candidates with ``early_stopping=True`` (a fit keeps its
     best epoch, not its last), ``n_init > 1`` (it keeps its best model),
-    ``solver='lbfgs'`` or ``warm_start=True``, a pipeline, and a fit that
+    ``solver='lbfgs'``, ``warm_start=True`` or ``learning_rate='cosine'`` (by
+    name it anneals over ``max_iter``, so a rung is not the last one continued),
+    a pipeline, and a fit that
     failed train afresh at each rung, fused. Other resources
     (``'n_samples'``, another parameter) are scikit-learn's rungs, each
     evaluated fused. Resumed and first-rung fits of ``resource='max_iter'``

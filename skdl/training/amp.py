@@ -97,6 +97,10 @@ class LossScaledOptimizer:
             self.optimizer.step(grad, lr, finite if seen is None else finite & seen)
             self._update(finite, seen)
 
+    def preconditioner(self) -> Tensor | None:
+        """The wrapped optimizer's :meth:`~skdl.optim.Optimizer.preconditioner`."""
+        return self.optimizer.preconditioner()
+
     def _update(self, finite: Tensor, seen: Tensor | None) -> None:
         tracker = torch.where(finite, self.growth_tracker + 1, 0)
         grow = tracker >= self.growth_interval

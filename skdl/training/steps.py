@@ -111,17 +111,41 @@ def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> N
     if ctx.alpha_l1 is not None:
         # a step skipped for a non-finite fp16 gradient skips the L1 step too
         taken = None if loss_scale is None else optimizer.finite
-        _l1_proximal(params, lr, ctx.alpha_l1, scale, ctx.weight_mask, taken)
+        pre = optimizer.preconditioner()
+        _l1_proximal(params, lr, ctx.alpha_l1, scale, ctx.weight_mask, taken, pre)
 
 
-def _l1_proximal(params, lr, alpha_l1, scale, weight_mask, taken=None):
-    # Soft-thresholding: the proximal operator of the L1 term, so weights reach
-    # exact zeros instead of oscillating around them (ISTA; Beck & Teboulle 2009).
+def _l1_proximal(params, lr, alpha_l1, scale, weight_mask, taken=None, precond=None):
+    """Soft-threshold ``params`` in place after an optimizer step: the proximal
+    operator of the L1 term, so weights reach exact zeros instead of oscillating
+    around them (proximal gradient / ISTA; Beck & Teboulle 2009).
+
+    The threshold is the step size times ``alpha_l1 * scale`` (``alpha / batch``,
+    scikit-learn's scaling of the penalty). An adaptive optimizer steps
+    ``params -= lr * D^-1 * direction`` with a per-weight diagonal metric ``D``
+    (Adam: ``sqrt(v_hat) + eps``); the proximal step must be taken in that same
+    metric, ``prox_{lr*g}^D``, which for the L1 norm is soft-thresholding at
+    ``lr * alpha * scale * D^-1`` per weight: the preconditioned (scaled)
+    proximal gradient method, as in "Proximal Adam" (Melchior, Joseph & Moolekamp
+    2019, arXiv:1910.10094) and Yun, Lozano & Yang, "Adaptive proximal gradient
+    methods for structured neural networks" (NeurIPS 2021). With the plain
+    threshold ``lr * alpha * scale`` under Adam, whose steps are ``~lr``
+    whatever the gradient's size, the shrinkage is ~1/|grad| times too small
+    and L1 barely acts. ``precond`` is that ``D^-1``, ``[K, P]``
+    (:meth:`skdl.optim.Optimizer.preconditioner`), or None for the identity
+    (SGD: the plain threshold).
+    """
     if isinstance(scale, Tensor):
         scale = scale.squeeze(-1)
     thresh = (lr * alpha_l1 * scale) * weight_mask  # [K, P], 0 on biases
+    if precond is not None:
+        # 0 stays 0 (biases, a model with no rows in this batch) even where the
+        # preconditioner is not finite (a model that has not stepped yet)
+        thresh = torch.where(thresh > 0, thresh * precond, 0.0)
     if taken is not None:  # [K, 1] bool: the models that took their step
-        thresh = thresh * taken
+        # where, not a product: a model whose first step was skipped has Adam's
+        # step count 0, so its preconditioner is 0/0 (NaN) and NaN * 0 is NaN
+        thresh = torch.where(taken, thresh, 0.0)
     shrunk = params.abs().sub_(thresh).clamp_min_(0).mul_(params.sign())
     params.copy_(shrunk)
 

@@ -428,7 +428,8 @@ T = np.arange(N_EPOCHS)
         ("inverse_time", {"decay_rate": 0.5}, 1.0 / (1.0 + 0.5 * T)),
         ("exponential", {"decay_rate": 0.8}, 0.8**T),
         ("step", {"decay_rate": 0.5}, 0.5 ** (T // 10)),  # StepSchedule's step_size=10
-        ("cosine", {}, (1 + np.cos(np.pi * T / 100)) / 2),  # CosineSchedule's t_max=100
+        # by name, cosine anneals over the fit's max_iter (issue 11: was t_max=100)
+        ("cosine", {}, (1 + np.cos(np.pi * T / N_EPOCHS)) / 2),
         ("invscaling", {"power_t": 0.25}, 1.0 / (T * 150 + 1.0) ** 0.25),  # n = 150 rows
         (StepSchedule(step_size=3, decay_rate=0.1), {}, 0.1 ** (T // 3)),
         (

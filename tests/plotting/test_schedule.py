@@ -53,6 +53,20 @@ def test_from_estimator_matches_the_training_history():
     np.testing.assert_allclose(display.line_.get_ydata(), est.history_.column("learning_rate"))
 
 
+def test_from_estimator_cosine_by_name_anneals_over_max_iter():
+    """'cosine' by name anneals over the fit's max_iter (issue 11), in the plot as in the fit."""
+    X, y = load_iris(return_X_y=True)
+    est = MLPClassifier(
+        learning_rate="cosine", max_iter=10, tol=0.0, n_iter_no_change=1000, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    display = ScheduleDisplay.from_estimator(est)
+    np.testing.assert_allclose(display.line_.get_ydata(), est.history_.column("learning_rate"))
+    assert display.line_.get_ydata()[-1] < 0.03 * est.learning_rate_init
+
+
 def test_errors():
     with pytest.raises(ValueError, match="'epochs' parameter must be an int >= 1. Got 0"):
         ScheduleDisplay.from_schedule("constant", epochs=0)

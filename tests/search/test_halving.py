@@ -67,6 +67,25 @@ def test_max_iter_rungs_resume_and_equal_scikit_learns(monkeypatch):
     assert resumed == [(6, 12), (18, 6)]
 
 
+def test_cosine_by_name_trains_afresh_at_each_rung_and_equals_scikit_learns(monkeypatch):
+    """'cosine' by name anneals over each fit's max_iter (issue 11), so a rung is not
+    the previous one continued: its candidates train afresh, as in scikit-learn."""
+    resumed = []
+    original = MLPClassifier._continue_many
+
+    def spy(self, X, y, models, rows, sample_weight=None):
+        resumed.append(len(models))
+        return original(self, X, y, models, rows, sample_weight)
+
+    monkeypatch.setattr(MLPClassifier, "_continue_many", spy)
+    grid = {"learning_rate_init": [0.003, 0.01, 0.03, 0.1]}
+    kw = dict(resource="max_iter", max_resources=12, min_resources=3, factor=2, cv=3)
+    est = _est(learning_rate="cosine")
+    a, b = _fit_both(HalvingGridSearchCV(est, grid, **kw), SkHalvingGrid(est, grid, **kw))
+    _assert_same(a, b)
+    assert resumed == []
+
+
 def test_random_search_with_dropout_equals_scikit_learns():
     dist = {"learning_rate_init": loguniform(1e-3, 1e-1), "dropout": [0.0, 0.2]}
     kw = dict(
