@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from skdl import MLPClassifier, MLPRegressor
-from skdl.cli import infer_task, main
+from skdl.cli import infer_task, load_model, main
 
 FIT = ["--max-iter", "5"]
 
@@ -49,7 +49,7 @@ def test_fit_predict_diagnose_classification(data_csv, tmp_path, capsys):
     assert "(classification)" in out.out
     assert "train accuracy: " in out.out and "validation accuracy: " in out.out
     assert "epoch 5/5" in out.err  # progress, plain lines (not a terminal)
-    saved = joblib.load(model)
+    saved = load_model(model)
     pipe = saved["model"]
     assert isinstance(pipe.named_steps["mlp"], MLPClassifier)
     assert pipe.named_steps["mlp"].early_stopping
@@ -78,7 +78,7 @@ def test_fit_regression_with_random_search(data_csv, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "(regression)" in out and "cross-validation R2: " in out
     assert "best parameters: " in out
-    assert isinstance(joblib.load(model)["model"].named_steps["mlp"], MLPRegressor)
+    assert isinstance(load_model(model)["model"].named_steps["mlp"], MLPRegressor)
 
 
 def test_fit_with_coarse_to_fine_search(data_csv, tmp_path, capsys):
@@ -87,7 +87,7 @@ def test_fit_with_coarse_to_fine_search(data_csv, tmp_path, capsys):
     main([*argv, "--search", "coarse-to-fine", "--n-iter", "3", *FIT])
     out = capsys.readouterr().out
     assert "Round 2:" in out and "cross-validation accuracy: " in out
-    assert isinstance(joblib.load(model)["model"].named_steps["mlp"], MLPClassifier)
+    assert isinstance(load_model(model)["model"].named_steps["mlp"], MLPClassifier)
 
 
 def test_python_m_skdl_subprocess(data_csv, tmp_path):
@@ -128,11 +128,12 @@ def test_unreadable_model_file(capsys, tmp_path, data_csv):
     bad = tmp_path / "bad.skdl"
     bad.write_text("not a pickle")
     err = _error(capsys, ["predict", str(bad), str(data_csv)])
-    assert "cannot read model file" in err
+    assert "is not a skdl model file (it is a text file)" in err  # issue 14 item 7
+    # behaviour change (issue 12 item 3): a pickle is no longer loaded at all
     not_model = tmp_path / "list.skdl"
     joblib.dump([1, 2], not_model)
     argv = ["diagnose", str(not_model), str(data_csv), "--target", "y"]
-    assert "not a model" in _error(capsys, argv)
+    assert "is not a skdl model file (it looks like a pickle" in _error(capsys, argv)
 
 
 def test_infer_task():
@@ -166,3 +167,102 @@ def test_fit_write_failure_after_training_is_one_line(capsys, data_csv, tmp_path
     err = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress lines
     assert err.startswith("skdl: error: the model was trained but")
     assert f"could not be written to {out}: No space left on device" in err
+
+
+# ------------------------------------------------- the model file runs no code
+@pytest.fixture(scope="module")
+def cli_model(data_csv, tmp_path_factory):
+    model = tmp_path_factory.mktemp("model") / "model.skdl"
+    main(["fit", str(data_csv), "--target", "label", "--out", str(model), *FIT])
+    return model
+
+
+def _no_pickle(monkeypatch):
+    import pickle
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("pickle used")
+
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, refuse)
+    monkeypatch.setattr(joblib, "load", refuse)
+
+
+def test_cli_model_file_is_not_a_pickle(cli_model, data_csv, tmp_path, capsys, monkeypatch):
+    import zipfile
+
+    assert zipfile.is_zipfile(cli_model)
+    expected = load_model(cli_model)["model"].predict(pd.read_csv(data_csv))
+    _no_pickle(monkeypatch)
+    preds = tmp_path / "preds.csv"
+    main(["predict", str(cli_model), str(data_csv), "--out", str(preds)])
+    assert (pd.read_csv(preds)["prediction"].to_numpy() == expected).all()
+    capsys.readouterr()
+    main(["diagnose", str(cli_model), str(data_csv), "--target", "label"])
+    assert "gap (train - data): 0.0000" in capsys.readouterr().out
+
+
+def test_predict_reads_a_skdl_save_file(data_csv, tmp_path, monkeypatch):
+    import skdl
+
+    frame = pd.read_csv(data_csv)
+    clf = MLPClassifier((4,), max_iter=5, random_state=0, verbose=0)
+    with pytest.warns(Warning):
+        clf.fit(frame[["x1", "x2"]], frame["label"])
+    path = tmp_path / "mlp.skdl"
+    skdl.save(clf, path)
+    _no_pickle(monkeypatch)
+    preds = tmp_path / "preds.csv"
+    main(["predict", str(path), str(data_csv), "--out", str(preds)])  # extra columns dropped
+    table = pd.read_csv(preds)
+    assert list(table.columns) == ["prediction", "proba_no", "proba_yes"]
+    assert (table["prediction"].to_numpy() == clf.predict(frame[["x1", "x2"]])).all()
+
+
+class NotTrusted:
+    def predict(self, X):  # pragma: no cover - never loaded
+        return X
+
+
+def test_model_file_with_an_untrusted_type_is_refused(tmp_path, data_csv, capsys, monkeypatch):
+    import numpy as np
+    import skops.io as sio
+    from sklearn.preprocessing import FunctionTransformer
+
+    from skdl.cli import _MODEL_FORMAT
+
+    path = tmp_path / "evil.skdl"
+    sio.dump({"format": _MODEL_FORMAT, "model": NotTrusted()}, path)
+    _no_pickle(monkeypatch)
+    err = _error(capsys, ["predict", str(path), str(data_csv)])
+    assert f"needs the type {__name__}.NotTrusted, which skdl does not load" in err
+    # a function, even one of numpy, is not a class: refused
+    sio.dump({"format": _MODEL_FORMAT, "model": FunctionTransformer(np.save)}, path)
+    err = _error(capsys, ["predict", str(path), str(data_csv)])
+    assert "needs the type numpy." in err and "save, which skdl does not load" in err
+
+
+def test_trusted_types_rules():
+    from skdl.cli import UsageError, trusted_types
+
+    ok = ["numpy.dtype", "skdl.estimators._classifier.MLPClassifier"]
+    assert trusted_types(ok) == ok
+    for name in (
+        "builtins.eval",  # not a trusted package
+        "os.system",
+        "skdl.cli.os",  # a module re-exported by skdl, not a class
+        "skdl.cli.Path",  # a class re-exported by skdl, defined in pathlib
+        "sklearn.not_a_module_yet_imported.Thing",  # never imported for a file
+        "numpy.load",  # a function
+    ):
+        with pytest.raises(UsageError, match="which skdl does not load"):
+            trusted_types([name])
+
+
+def test_a_csv_given_as_the_model_is_one_line(capsys, data_csv):
+    err = _error(capsys, ["predict", str(data_csv), str(data_csv)])
+    assert err.strip() == (
+        f"skdl: error: {data_csv} is not a skdl model file (it looks like a CSV table); "
+        "a model file is the zip archive that `skdl fit DATA --target COL --out FILE` "
+        "or skdl.save() writes"
+    )
