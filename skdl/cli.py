@@ -155,7 +155,7 @@ def infer_task(y) -> str:
     return "classification" if integral and y.nunique() <= _MAX_CLASSES else "regression"
 
 
-def make_model(X, task: str, max_iter: int, seed: int, verbose: int = 1):
+def make_model(X, task: str, max_iter: int, seed: int, verbose: int = 1, categorical=()):
     """The pipeline ``fit`` trains: encode and scale the columns of ``X``, then an MLP.
 
     Parameters
@@ -170,6 +170,8 @@ def make_model(X, task: str, max_iter: int, seed: int, verbose: int = 1):
     seed : int
         ``random_state`` of the MLP.
     verbose : int, default=1
+    categorical : sequence of str, default=()
+        Columns to one-hot encode even if they hold numbers.
 
     Returns
     -------
@@ -183,7 +185,7 @@ def make_model(X, task: str, max_iter: int, seed: int, verbose: int = 1):
 
     from . import MLPClassifier, MLPRegressor
 
-    numeric = [c for c in X.columns if _is_numeric(X[c])]
+    numeric = _numeric_features(X, categorical)
     categorical = [c for c in X.columns if c not in numeric]
     prep = ColumnTransformer(
         [
@@ -196,10 +198,126 @@ def make_model(X, task: str, max_iter: int, seed: int, verbose: int = 1):
     return Pipeline([("prep", prep), ("mlp", mlp)])
 
 
+def _numeric_features(X, categorical=()) -> list:
+    """The columns of ``X`` that :func:`make_model` scales (the others are one-hot encoded)."""
+    return [c for c in X.columns if _is_numeric(X[c]) and c not in categorical]
+
+
 def _is_numeric(column) -> bool:
     import pandas as pd
 
     return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+# A text column whose non-empty cells are at least this share numbers is a
+# numeric column with typos ("twelve" among numbers): refused, not one-hot encoded.
+_NUMERIC_SHARE = 0.9
+_SHOW_CELLS = 5
+
+
+def _cells(mask, column) -> str:
+    """'2 cells: row 17 ('twelve'), row 40 ('n/a')' for the True entries of ``mask``."""
+    import numpy as np
+
+    hits = mask[mask].index
+    shown = ", ".join(
+        f"row {i + 1 if isinstance(i, (int, np.integer)) else i} ({_cell(column[i])})"
+        for i in hits[:_SHOW_CELLS]
+    )
+    more = f" and {len(hits) - _SHOW_CELLS} more" if len(hits) > _SHOW_CELLS else ""
+    return f"{len(hits)} cell{'s' * (len(hits) > 1)}: {shown}{more}"
+
+
+def _cell(value) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def check_typo_columns(X, path, categorical=()) -> None:
+    """Refuse text columns that hold numbers except in a few cells (typos).
+
+    A column is refused when at least 90% of its non-empty cells (and at least
+    one) are numbers and the others are not: one-hot encoding it would make a
+    category of every number. Rows are counted from 1, the header not counted.
+
+    Raises
+    ------
+    UsageError
+        Naming the column, the rows and cells, and the fixes.
+    """
+    import pandas as pd
+
+    for name in X.columns:
+        column = X[name]
+        if name in categorical or not (
+            pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)
+        ):
+            continue
+        filled = column.notna()
+        numbers = pd.to_numeric(column.where(filled), errors="coerce").notna()
+        text = filled & ~numbers
+        if text.any() and numbers.sum() >= _NUMERIC_SHARE * filled.sum():
+            raise UsageError(
+                f"column {name!r} of {path} holds numbers except in {_cells(text, column)}; "
+                "correct those cells or leave them empty (missing numbers are filled with "
+                f"the column's median), or pass --categorical {name} if the column is "
+                "categories (rows counted from 1 after the header)"
+            )
+
+
+def numeric_cells(X, columns, path, imputed: bool = True):
+    """``X`` with ``columns`` as float; refuse text or infinite cells in them.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+    columns : list
+        The columns the model takes as numbers.
+    path : str or Path
+        The file, for the message.
+    imputed : bool, default=True
+        Whether the model fills missing numbers (then emptying a cell is a fix).
+
+    Raises
+    ------
+    UsageError
+        Naming the column, the rows and cells, and the fix.
+    """
+    import numpy as np
+    import pandas as pd
+
+    X = X.copy()
+    empty = " or leave them empty (the training median is used)" if imputed else ""
+    for name in columns:
+        column = X[name]
+        values = column if _is_numeric(column) else pd.to_numeric(column, errors="coerce")
+        text = column.notna() & values.isna()
+        if text.any():
+            raise UsageError(
+                f"column {name!r} of {path} must hold numbers (the model was trained on "
+                f"numbers) but has text in {_cells(text, column)}; correct those "
+                f"cells{empty} (rows counted from 1 after the header)"
+            )
+        values = values.astype(float)
+        infinite = pd.Series(np.isinf(values.to_numpy()), index=values.index)
+        if infinite.any():
+            raise UsageError(
+                f"column {name!r} of {path} has infinite values in "
+                f"{_cells(infinite, column)}; replace them with finite numbers{empty} "
+                "(rows counted from 1 after the header)"
+            )
+        X[name] = values
+    return X
+
+
+def _model_numeric_columns(model, X) -> tuple[list, bool]:
+    """The columns ``model`` takes as numbers, and whether it imputes missing ones."""
+    prep = getattr(model, "named_steps", {}).get("prep")
+    if prep is not None and hasattr(prep, "transformers_"):
+        numeric = [cols for name, _, cols in prep.transformers_ if name == "numeric"]
+        return (list(numeric[0]) if numeric else []), True
+    if prep is not None:  # some other pipeline: leave its columns to it
+        return [], True
+    return list(X.columns), False
 
 
 def make_search(pipe, kind: str, n_iter: int, seed: int):
@@ -454,8 +572,14 @@ def fit(args) -> dict:
     if task == "regression" and not _is_numeric(y):
         raise UsageError(f"--task regression needs a numeric target; {args.target!r} is not")
     _check_writable(args.out, "the model")
+    categorical = list(dict.fromkeys(args.categorical or ()))
+    unknown = [c for c in categorical if c not in X.columns]
+    if unknown:
+        raise UsageError(f"--categorical {unknown[0]}: no such feature column in {args.data}")
+    check_typo_columns(X, args.data, categorical)
+    model = make_model(X, task, args.max_iter, args.seed, categorical=categorical)
+    X = numeric_cells(X, _numeric_features(X, categorical), args.data)
     print(f"skdl fit: {len(X)} rows, {X.shape[1]} features, target {args.target!r} ({task})")
-    model = make_model(X, task, args.max_iter, args.seed)
     search = (
         None if args.search == "none" else make_search(model, args.search, args.n_iter, args.seed)
     )
@@ -494,21 +618,37 @@ def fit(args) -> dict:
 
 
 def predict(args) -> None:
-    """``skdl predict``: write predictions (and class probabilities) as CSV."""
-    import pandas as pd
+    """``skdl predict``: write predictions (and class probabilities) as CSV.
 
+    The output file is written whole or not at all (a temporary file renamed
+    over ``--out``), after every prediction has been made.
+    """
+    pd = _require("pandas", "skdl predict")
+    if args.out != "-":
+        _check_writable(args.out, "the predictions")
     saved = load_model(args.model)
     model = saved["model"]
     frame = read_table(args.data)
-    X = _features(model, frame, saved.get("target"), args.data)
-    out = pd.DataFrame({"prediction": model.predict(X)}, index=frame.index)
-    if hasattr(model, "predict_proba") and hasattr(model, "classes_"):
-        proba = model.predict_proba(X)
-        for j, c in enumerate(model.classes_):
-            out[f"proba_{c}"] = proba[:, j]
-    out.to_csv(sys.stdout if args.out == "-" else args.out, index=False)
-    if args.out != "-":
-        print(f"wrote {len(out)} predictions to {args.out}")
+    X = _model_input(model, frame, saved.get("target"), args.data)
+    try:
+        out = pd.DataFrame({"prediction": model.predict(X)}, index=frame.index)
+        if hasattr(model, "predict_proba") and hasattr(model, "classes_"):
+            proba = model.predict_proba(X)
+            for j, c in enumerate(model.classes_):
+                out[f"proba_{c}"] = proba[:, j]
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"cannot predict on {args.data}: {_one_line(exc)}") from None
+    if args.out == "-":
+        out.to_csv(sys.stdout, index=False)
+        return
+    text = out.to_csv(index=False).encode()
+    try:
+        _write_atomic(args.out, lambda fh: fh.write(text))
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write the predictions to {args.out}: {exc.strerror or _one_line(exc)}"
+        ) from None
+    print(f"wrote {len(out)} predictions to {args.out}")
 
 
 def diagnose(args) -> dict:
@@ -517,8 +657,11 @@ def diagnose(args) -> dict:
     model = saved["model"]
     frame = read_table(args.data)
     X, y = split_target(frame, args.target, args.data)
-    X = _features(model, X, None, args.data)
-    score = float(model.score(X, y))
+    X = _model_input(model, X, None, args.data)
+    try:
+        score = float(model.score(X, y))
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"cannot score the model on {args.data}: {_one_line(exc)}") from None
     train_score = saved.get("train_score")
     print(f"score on {args.data}: {score:.4f}")
     if train_score is None:
@@ -539,11 +682,28 @@ def _features(model, frame, target, path):
     """The columns of ``frame`` the model was fitted on (the target dropped)."""
     names = getattr(model, "feature_names_in_", None)
     if names is None:
-        return frame.drop(columns=[target]) if target in frame.columns else frame
+        X = frame.drop(columns=[target]) if target in frame.columns else frame
+        n_features = getattr(model, "n_features_in_", X.shape[1])
+        if X.shape[1] != n_features:
+            raise UsageError(
+                f"{path} has {X.shape[1]} columns but the model takes {n_features} "
+                "(it was fitted without column names, so the columns must be exactly its inputs)"
+            )
+        return X
     missing = [str(c) for c in names if c not in frame.columns]
     if missing:
         raise UsageError(f"{path} lacks the model's columns: {', '.join(missing)}")
     return frame[list(names)]
+
+
+def _model_input(model, frame, target, path):
+    """The model's columns of ``frame``, its numeric ones checked and made float."""
+    X = _features(model, frame, target, path)
+    numeric, imputed = _model_numeric_columns(model, X)
+    X = numeric_cells(X, numeric, path, imputed=imputed)
+    if getattr(model, "feature_names_in_", None) is None:
+        return X.to_numpy()
+    return X
 
 
 def _check_writable(path, what: str) -> None:
@@ -588,7 +748,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-iter", type=int, default=10, help="candidates of the search (in all)")
     p.add_argument("--max-iter", type=int, default=200, help="epochs (early stopping on)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="model.skdl", help="model file (a pickle: trusted use only)")
+    p.add_argument(
+        "--categorical",
+        action="append",
+        metavar="COL",
+        help="one-hot encode COL even if it holds numbers (repeat for more columns)",
+    )
+    p.add_argument("--out", default="model.skdl", help="model file to write (no pickle)")
 
     p = sub.add_parser("predict", help="write a model's predictions as CSV")
     p.add_argument("model", help="file written by `skdl fit`")

@@ -266,3 +266,82 @@ def test_a_csv_given_as_the_model_is_one_line(capsys, data_csv):
         "a model file is the zip archive that `skdl fit DATA --target COL --out FILE` "
         "or skdl.save() writes"
     )
+
+
+# ---------------------------------------------- bad cells and outputs: one line
+def _with_cell(data_csv, path, column, row, value):
+    frame = pd.read_csv(data_csv).astype({column: object})
+    frame.loc[row, column] = value
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        (
+            "abc",
+            "column 'x1' of {path} must hold numbers (the model was trained on numbers) "
+            "but has text in 1 cell: row 3 ('abc'); correct those cells or leave them empty",
+        ),
+        (
+            "inf",
+            "column 'x1' of {path} has infinite values in 1 cell: row 3 (inf); "
+            "replace them with finite numbers",
+        ),
+    ],
+)
+def test_predict_bad_cell_is_one_line_and_writes_nothing(
+    cli_model, data_csv, tmp_path, capsys, cell, expected
+):
+    new = _with_cell(data_csv, tmp_path / "new.csv", "x1", 2, cell)
+    preds = tmp_path / "preds.csv"
+    err = _error(capsys, ["predict", str(cli_model), str(new), "--out", str(preds)])
+    assert expected.format(path=new) in err
+    assert not preds.exists() and list(tmp_path.iterdir()) == [new]
+    err = _error(capsys, ["diagnose", str(cli_model), str(new), "--target", "label"])
+    assert expected.format(path=new) in err
+
+
+def test_predict_unwritable_out_is_one_line(cli_model, data_csv, tmp_path, capsys, monkeypatch):
+    err = _error(
+        capsys, ["predict", str(cli_model), str(data_csv), "--out", str(tmp_path / "no/p.csv")]
+    )
+    assert f"cannot write the predictions to {tmp_path / 'no/p.csv'}: directory" in err
+    err = _error(capsys, ["predict", str(cli_model), str(data_csv), "--out", str(tmp_path)])
+    assert "is a directory" in err
+    # a failure while writing leaves the old file whole and no temporary file
+    preds = tmp_path / "preds.csv"
+    preds.write_text("old\n")
+
+    def disk_full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", disk_full)
+    err = _error(capsys, ["predict", str(cli_model), str(data_csv), "--out", str(preds)])
+    assert f"cannot write the predictions to {preds}: No space left on device" in err
+    assert preds.read_text() == "old\n" and list(tmp_path.iterdir()) == [preds]
+
+
+def test_fit_refuses_a_numeric_column_with_a_typo(data_csv, tmp_path, capsys):
+    bad = _with_cell(data_csv, tmp_path / "typo.csv", "x2", 11, "twelve")
+    out = tmp_path / "m.skdl"
+    argv = ["fit", str(bad), "--target", "label", "--out", str(out), *FIT]
+    err = _error(capsys, argv)
+    assert (
+        f"column 'x2' of {bad} holds numbers except in 1 cell: row 12 ('twelve'); correct "
+        "those cells or leave them empty (missing numbers are filled with the column's "
+        "median), or pass --categorical x2 if the column is categories"
+    ) in err
+    assert not out.exists()
+    main([*argv, "--categorical", "x2"])  # the user's way out: categories it is
+    prep = load_model(out)["model"].named_steps["prep"]
+    assert "x2" in prep.transformers_[0][2] and "x2" not in prep.transformers_[1][2]
+    capsys.readouterr()
+    assert "no such feature column" in _error(capsys, [*argv, "--categorical", "nope"])
+
+
+def test_fit_infinite_cell_names_the_column(data_csv, tmp_path, capsys):
+    bad = _with_cell(data_csv, tmp_path / "inf.csv", "x1", 4, "-inf")
+    err = _error(capsys, ["fit", str(bad), "--target", "label", "--out", str(tmp_path / "m.skdl")])
+    assert f"column 'x1' of {bad} has infinite values in 1 cell: row 5 (-inf)" in err
