@@ -572,6 +572,7 @@ def fit(args) -> dict:
     if task == "regression" and not _is_numeric(y):
         raise UsageError(f"--task regression needs a numeric target; {args.target!r} is not")
     _check_writable(args.out, "the model")
+    _require("skops.io", "writing the model file")  # before training, not after
     categorical = list(dict.fromkeys(args.categorical or ()))
     unknown = [c for c in categorical if c not in X.columns]
     if unknown:

@@ -345,3 +345,38 @@ def test_fit_infinite_cell_names_the_column(data_csv, tmp_path, capsys):
     bad = _with_cell(data_csv, tmp_path / "inf.csv", "x1", 4, "-inf")
     err = _error(capsys, ["fit", str(bad), "--target", "label", "--out", str(tmp_path / "m.skdl")])
     assert f"column 'x1' of {bad} has infinite values in 1 cell: row 5 (-inf)" in err
+
+
+# ----------------------------------------------- optional dependencies: one line
+def test_without_pandas_fit_is_one_line_naming_the_extra(data_csv):
+    code = (
+        "import sys; sys.modules['pandas'] = None; from skdl.cli import main; "
+        f"sys.exit(main(['fit', {str(data_csv)!r}, '--target', 'label']))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip() == (
+        "skdl: error: reading a CSV or Parquet table needs pandas, which is not installed; "
+        """install the command line's dependencies with: pip install "skdl[cli]\""""
+    )
+
+
+def test_without_skops_fit_stops_before_training(data_csv, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "skops", None)
+    monkeypatch.setitem(sys.modules, "skops.io", None)
+    err = _error(capsys, ["fit", str(data_csv), "--target", "label", "--out", str(tmp_path / "m")])
+    assert "writing the model file needs skops, which is not installed; " in err
+    assert 'pip install "skdl[cli]"' in err
+
+
+def test_parquet_with_and_without_pyarrow(data_csv, tmp_path, capsys, monkeypatch):
+    table = tmp_path / "data.parquet"
+    pd.read_csv(data_csv).to_parquet(table)
+    model = tmp_path / "m.skdl"
+    main(["fit", str(table), "--target", "label", "--out", str(model), *FIT])
+    assert "(classification)" in capsys.readouterr().out
+    for engine in ("pyarrow", "fastparquet"):
+        monkeypatch.setitem(sys.modules, engine, None)
+    err = _error(capsys, ["predict", str(model), str(table)])
+    assert f"reading the Parquet file {table} needs pyarrow, which is not installed" in err
+    assert 'pip install "skdl[cli]"' in err
