@@ -380,3 +380,19 @@ def test_parquet_with_and_without_pyarrow(data_csv, tmp_path, capsys, monkeypatc
     err = _error(capsys, ["predict", str(model), str(table)])
     assert f"reading the Parquet file {table} needs pyarrow, which is not installed" in err
     assert 'pip install "skdl[cli]"' in err
+
+
+# --------------------------------------------------------------------- help
+def test_help_is_terminal_text_with_an_example_per_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    top = capsys.readouterr().out
+    assert "``" not in top and ":func:" not in top
+    for command in ("demo", "fit", "predict", "diagnose"):
+        assert f"\n  skdl {command}" in top  # an example line, indented as written
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        assert "``" not in text and "`skdl" not in text
+        assert f"example:\n  skdl {command}" in text
+    assert max(len(line) for line in top.splitlines()) <= 80
