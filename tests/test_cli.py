@@ -396,3 +396,29 @@ def test_help_is_terminal_text_with_an_example_per_command(capsys):
         assert "``" not in text and "`skdl" not in text
         assert f"example:\n  skdl {command}" in text
     assert max(len(line) for line in top.splitlines()) <= 80
+
+
+# ------------------------------------- a one-hot encoding stays sparse in fit
+def test_sparse_X_is_densified_per_batch_not_whole(monkeypatch):
+    import scipy.sparse as sp
+
+    X = sp.random(400, 30, density=0.1, random_state=0, format="csr")
+    y = np.arange(400) % 3
+    dense = MLPClassifier((8,), batch_size=50, max_iter=2, random_state=0, verbose=0)
+    with pytest.warns(Warning):
+        dense.fit(X.toarray(), y)
+    densified = []
+    toarray = sp.csr_matrix.toarray
+
+    def spy(self, *args, **kwargs):
+        densified.append(self.shape[0])
+        return toarray(self, *args, **kwargs)
+
+    monkeypatch.setattr(sp.csr_matrix, "toarray", spy)
+    clf = MLPClassifier((8,), batch_size=50, max_iter=2, random_state=0, verbose=0)
+    with pytest.warns(Warning):
+        clf.fit(X, y)
+    assert densified and max(densified) == 50  # one batch at a time, never all 400 rows
+    monkeypatch.setattr(sp.csr_matrix, "toarray", toarray)
+    np.testing.assert_array_equal(clf.predict_proba(X), dense.predict_proba(X.toarray()))
+    assert clf.loss_curve_ == dense.loss_curve_
