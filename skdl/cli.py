@@ -8,8 +8,15 @@ fit time next to scikit-learn's MLPClassifier on the same split.
 encoding of the categorical columns, scaling of the numeric ones, an MLP with
 early stopping) on a CSV or Parquet table, ``predict`` writes its predictions,
 and ``diagnose`` compares its training score with its score on new data.
+These three need ``pip install "skdl[cli]"`` (pandas, skops, pyarrow).
 
-User errors (a missing file or column, an empty table, an unreadable model)
+The model file ``fit`` writes is a skops.io zip archive, not a pickle:
+loading it constructs only scikit-learn, numpy and skdl classes and runs no
+code chosen by the file (:func:`load_model`); ``predict`` and ``diagnose``
+also read the files :func:`skdl.save` writes.
+
+User errors (a missing file or column, an empty table, an unreadable model,
+a text or infinite cell in a numeric column, a missing optional dependency)
 end with one line ``skdl: error: ...`` on stderr and exit status 2, as
 argparse's own errors do.
 """
@@ -24,7 +31,7 @@ import warnings
 from pathlib import Path
 
 DATASETS = ("digits", "breast_cancer", "wine", "iris")
-_MODEL_FORMAT = "skdl-cli-model/1"
+_MODEL_FORMAT = "skdl-cli-model/2"
 # An integer target with at most this many distinct values is taken as class labels.
 _MAX_CLASSES = 20
 
@@ -95,8 +102,7 @@ def read_table(path):
     UsageError
         If the file is missing, empty, or cannot be parsed.
     """
-    import pandas as pd
-
+    pd = _require("pandas", "reading a CSV or Parquet table")
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
@@ -107,8 +113,11 @@ def read_table(path):
             frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
         raise UsageError(f"{path} is empty") from None
-    except ImportError as exc:
-        raise UsageError(f"cannot read {path}: {_one_line(exc)}") from None
+    except ImportError:  # no Parquet engine
+        raise UsageError(
+            f"reading the Parquet file {path} needs pyarrow, which is not installed; "
+            'install the command line\'s dependencies with: pip install "skdl[cli]"'
+        ) from None
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise UsageError(f"cannot read {path}: {_one_line(exc)}") from None
     if frame.shape[0] == 0 or frame.shape[1] == 0:
@@ -153,7 +162,7 @@ def infer_task(y) -> str:
     return "classification" if integral and y.nunique() <= _MAX_CLASSES else "regression"
 
 
-def make_model(X, task: str, max_iter: int, seed: int, verbose: int = 1):
+def make_model(X, task: str, max_iter: int, seed: int, verbose: int = 1, categorical=()):
     """The pipeline ``fit`` trains: encode and scale the columns of ``X``, then an MLP.
 
     Parameters
@@ -168,6 +177,8 @@ def make_model(X, task: str, max_iter: int, seed: int, verbose: int = 1):
     seed : int
         ``random_state`` of the MLP.
     verbose : int, default=1
+    categorical : sequence of str, default=()
+        Columns to one-hot encode even if they hold numbers.
 
     Returns
     -------
@@ -181,7 +192,7 @@ def make_model(X, task: str, max_iter: int, seed: int, verbose: int = 1):
 
     from . import MLPClassifier, MLPRegressor
 
-    numeric = [c for c in X.columns if _is_numeric(X[c])]
+    numeric = _numeric_features(X, categorical)
     categorical = [c for c in X.columns if c not in numeric]
     prep = ColumnTransformer(
         [
@@ -194,10 +205,126 @@ def make_model(X, task: str, max_iter: int, seed: int, verbose: int = 1):
     return Pipeline([("prep", prep), ("mlp", mlp)])
 
 
+def _numeric_features(X, categorical=()) -> list:
+    """The columns of ``X`` that :func:`make_model` scales (the others are one-hot encoded)."""
+    return [c for c in X.columns if _is_numeric(X[c]) and c not in categorical]
+
+
 def _is_numeric(column) -> bool:
     import pandas as pd
 
     return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+# A text column whose non-empty cells are at least this share numbers is a
+# numeric column with typos ("twelve" among numbers): refused, not one-hot encoded.
+_NUMERIC_SHARE = 0.9
+_SHOW_CELLS = 5
+
+
+def _cells(mask, column) -> str:
+    """'2 cells: row 17 ('twelve'), row 40 ('n/a')' for the True entries of ``mask``."""
+    import numpy as np
+
+    hits = mask[mask].index
+    shown = ", ".join(
+        f"row {i + 1 if isinstance(i, (int, np.integer)) else i} ({_cell(column[i])})"
+        for i in hits[:_SHOW_CELLS]
+    )
+    more = f" and {len(hits) - _SHOW_CELLS} more" if len(hits) > _SHOW_CELLS else ""
+    return f"{len(hits)} cell{'s' * (len(hits) > 1)}: {shown}{more}"
+
+
+def _cell(value) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def check_typo_columns(X, path, categorical=()) -> None:
+    """Refuse text columns that hold numbers except in a few cells (typos).
+
+    A column is refused when at least 90% of its non-empty cells (and at least
+    one) are numbers and the others are not: one-hot encoding it would make a
+    category of every number. Rows are counted from 1, the header not counted.
+
+    Raises
+    ------
+    UsageError
+        Naming the column, the rows and cells, and the fixes.
+    """
+    import pandas as pd
+
+    for name in X.columns:
+        column = X[name]
+        if name in categorical or not (
+            pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)
+        ):
+            continue
+        filled = column.notna()
+        numbers = pd.to_numeric(column.where(filled), errors="coerce").notna()
+        text = filled & ~numbers
+        if text.any() and numbers.sum() >= _NUMERIC_SHARE * filled.sum():
+            raise UsageError(
+                f"column {name!r} of {path} holds numbers except in {_cells(text, column)}; "
+                "correct those cells or leave them empty (missing numbers are filled with "
+                f"the column's median), or pass --categorical {name} if the column is "
+                "categories (rows counted from 1 after the header)"
+            )
+
+
+def numeric_cells(X, columns, path, imputed: bool = True):
+    """``X`` with ``columns`` as float; refuse text or infinite cells in them.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+    columns : list
+        The columns the model takes as numbers.
+    path : str or Path
+        The file, for the message.
+    imputed : bool, default=True
+        Whether the model fills missing numbers (then emptying a cell is a fix).
+
+    Raises
+    ------
+    UsageError
+        Naming the column, the rows and cells, and the fix.
+    """
+    import numpy as np
+    import pandas as pd
+
+    X = X.copy()
+    empty = " or leave them empty (the training median is used)" if imputed else ""
+    for name in columns:
+        column = X[name]
+        values = column if _is_numeric(column) else pd.to_numeric(column, errors="coerce")
+        text = column.notna() & values.isna()
+        if text.any():
+            raise UsageError(
+                f"column {name!r} of {path} must hold numbers (the model was trained on "
+                f"numbers) but has text in {_cells(text, column)}; correct those "
+                f"cells{empty} (rows counted from 1 after the header)"
+            )
+        values = values.astype(float)
+        infinite = pd.Series(np.isinf(values.to_numpy()), index=values.index)
+        if infinite.any():
+            raise UsageError(
+                f"column {name!r} of {path} has infinite values in "
+                f"{_cells(infinite, column)}; replace them with finite numbers{empty} "
+                "(rows counted from 1 after the header)"
+            )
+        X[name] = values
+    return X
+
+
+def _model_numeric_columns(model, X) -> tuple[list, bool]:
+    """The columns ``model`` takes as numbers, and whether it imputes missing ones."""
+    prep = getattr(model, "named_steps", {}).get("prep")
+    if prep is not None and hasattr(prep, "transformers_"):
+        numeric = [cols for name, _, cols in prep.transformers_ if name == "numeric"]
+        return (list(numeric[0]) if numeric else []), True
+    if prep is not None:  # some other pipeline: leave its columns to it
+        return [], True
+    return list(X.columns), False
 
 
 def make_search(pipe, kind: str, n_iter: int, seed: int):
@@ -227,17 +354,28 @@ def make_search(pipe, kind: str, n_iter: int, seed: int):
 
 # ----------------------------------------------------------------- model file
 def save_model(path, model, **info) -> None:
-    """Pickle ``model`` and ``info`` (target, task, scores) to ``path`` with joblib.
+    """Write ``model`` and ``info`` (target, task, scores) to ``path`` with skops.io.
 
-    A pickle runs code when loaded: load only files you trust.
+    The file is a zip archive of JSON and ``.npy`` arrays (no pickle); loading
+    it constructs only scikit-learn, numpy and skdl classes (see
+    :func:`load_model`). It is written to a temporary file next to ``path``
+    and renamed over it, so a failure leaves an existing ``path`` intact.
     """
-    import joblib
+    import zipfile
 
-    joblib.dump({"format": _MODEL_FORMAT, "model": model, **info}, path)
+    sio = _require("skops.io", "writing the model file")
+    doc = {"format": _MODEL_FORMAT, "model": model, **info}
+    _write_atomic(path, lambda fh: sio.dump(doc, fh, compression=zipfile.ZIP_DEFLATED))
 
 
 def load_model(path) -> dict:
-    """Load a file written by :func:`save_model`, or any pickled fitted estimator.
+    """Load a file written by ``skdl fit`` (:func:`save_model`) or by :func:`skdl.save`.
+
+    Neither is a pickle, and loading runs no code from the file: ``skdl fit``'s
+    file is read with ``skops.io.load``, trusting exactly the types the file
+    names when each is a class of scikit-learn, numpy or skdl that is already
+    imported (nothing is imported because a file names it); ``skdl.save``'s
+    file is read with :func:`skdl.load`.
 
     Returns
     -------
@@ -247,24 +385,167 @@ def load_model(path) -> dict:
     Raises
     ------
     UsageError
-        If the file is missing or does not hold a model.
+        If the file is missing, is not a model file, is corrupted, or names a
+        type outside scikit-learn, numpy and skdl (the message names the type).
     """
-    import joblib
+    import zipfile
 
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     try:
-        saved = joblib.load(path)
-    except Exception as exc:  # any unpickling failure means "not a model file"
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        raise UsageError(
+            f"{path} is not a skdl model file ({_describe(path)}); a model file is the "
+            f"zip archive that `skdl fit DATA --target COL --out FILE` or skdl.save() writes"
+        ) from None
+    if "params.json" in names:  # skdl.save's format
+        from .persistence import load
+
+        try:
+            return {"model": load(path)}
+        except (ValueError, ImportError) as exc:
+            raise UsageError(f"cannot read model file {path}: {_one_line(exc)}") from None
+    if "schema.json" not in names:
+        raise UsageError(
+            f"{path} is not a skdl model file (a zip archive without a model); a model file "
+            f"is what `skdl fit DATA --target COL --out FILE` or skdl.save() writes"
+        )
+    sio = _require("skops.io", "reading the model file")
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # a corrupted schema: skops raises many types
+        raise UsageError(
+            f"cannot read model file {path}: {type(exc).__name__}: {_one_line(exc)}"
+        ) from None
+    trusted = trusted_types(untrusted, path)
+    try:
+        saved = sio.load(path, trusted=trusted)
+    except Exception as exc:
         raise UsageError(
             f"cannot read model file {path}: {type(exc).__name__}: {_one_line(exc)}"
         ) from None
     if not isinstance(saved, dict) or saved.get("format") != _MODEL_FORMAT:
         saved = {"model": saved}
-    if not hasattr(saved["model"], "predict"):
-        raise UsageError(f"model file {path} holds a {type(saved['model']).__name__}, not a model")
+    if not hasattr(saved.get("model"), "predict"):
+        kind = type(saved.get("model")).__name__
+        raise UsageError(f"model file {path} holds a {kind}, not a model")
     return saved
+
+
+# Root packages whose classes a model file may name (see trusted_types).
+_TRUSTED_PACKAGES = ("sklearn", "numpy", "skdl")
+
+
+def trusted_types(names, path="the model file") -> list[str]:
+    """The subset of skops type ``names`` to trust; refuse a file naming any other type.
+
+    A name is trusted when it is a class defined in scikit-learn, numpy or skdl
+    and its module is already imported (skdl imports its own; a module named
+    only by the file is never imported, so reading a file runs none of its
+    choice). Functions, and classes of any other package, are refused.
+
+    Parameters
+    ----------
+    names : list of str
+        What ``skops.io.get_untrusted_types`` returns for the file.
+    path : str or Path
+        The file, for the message.
+
+    Returns
+    -------
+    trusted : list of str
+        ``names`` (all of them are trusted).
+
+    Raises
+    ------
+    UsageError
+        Naming the first type that is not trusted.
+
+    Examples
+    --------
+    >>> trusted_types(["skdl.training.history.History", "numpy.dtype"])
+    ['skdl.training.history.History', 'numpy.dtype']
+    >>> trusted_types(["builtins.eval"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    skdl.cli.UsageError: the model file needs the type builtins.eval, ...
+    """
+    from . import estimators, optim  # noqa: F401  (skdl's classes are in sys.modules)
+    from .training import history, loop  # noqa: F401
+
+    for name in names:
+        module, _, attr = name.rpartition(".")
+        obj = getattr(sys.modules.get(module), attr, None) if module else None
+        if not (
+            module.split(".")[0] in _TRUSTED_PACKAGES
+            and isinstance(obj, type)
+            and obj.__module__.split(".")[0] in _TRUSTED_PACKAGES
+        ):
+            raise UsageError(
+                f"{path} needs the type {name}, which skdl does not load: a model file "
+                "may hold only scikit-learn, numpy and skdl classes. If you trust the "
+                f"file's source, load it with skops.io.load(path, trusted=[{name!r}, ...])"
+            )
+    return list(names)
+
+
+def _describe(path) -> str:
+    """What a file that is not a zip archive looks like, from its first bytes."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if head[:1] == b"\x80" or head[:2] in (b"x\x9c", b"x\xda", b"\x1f\x8b"):
+        return "it looks like a pickle or a compressed joblib file, which skdl does not load"
+    if head.startswith(b"PAR1"):
+        return "it is a Parquet file"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "it is not a zip archive"
+    if "," in text.split("\n", 1)[0]:
+        return "it looks like a CSV table"
+    return "it is a text file"
+
+
+def _write_atomic(path, write) -> None:
+    """Call ``write(file)`` on a temporary file next to ``path``, fsync, rename over ``path``.
+
+    On any failure (disk full, Ctrl-C) an existing ``path`` is left untouched
+    and the temporary file is removed.
+    """
+    import tempfile
+
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _require(module: str, what: str):
+    """Import an optional dependency, or raise a one-line UsageError naming the extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        package = module.split(".")[0]
+        raise UsageError(
+            f"{what} needs {package}, which is not installed; install the command "
+            f'line\'s dependencies with: pip install "skdl[cli]"'
+        ) from None
 
 
 def _plot_loss(mlp, path) -> Path | None:
@@ -298,8 +579,15 @@ def fit(args) -> dict:
     if task == "regression" and not _is_numeric(y):
         raise UsageError(f"--task regression needs a numeric target; {args.target!r} is not")
     _check_writable(args.out, "the model")
+    _require("skops.io", "writing the model file")  # before training, not after
+    categorical = list(dict.fromkeys(args.categorical or ()))
+    unknown = [c for c in categorical if c not in X.columns]
+    if unknown:
+        raise UsageError(f"--categorical {unknown[0]}: no such feature column in {args.data}")
+    check_typo_columns(X, args.data, categorical)
+    model = make_model(X, task, args.max_iter, args.seed, categorical=categorical)
+    X = numeric_cells(X, _numeric_features(X, categorical), args.data)
     print(f"skdl fit: {len(X)} rows, {X.shape[1]} features, target {args.target!r} ({task})")
-    model = make_model(X, task, args.max_iter, args.seed)
     search = (
         None if args.search == "none" else make_search(model, args.search, args.n_iter, args.seed)
     )
@@ -338,21 +626,37 @@ def fit(args) -> dict:
 
 
 def predict(args) -> None:
-    """``skdl predict``: write predictions (and class probabilities) as CSV."""
-    import pandas as pd
+    """``skdl predict``: write predictions (and class probabilities) as CSV.
 
+    The output file is written whole or not at all (a temporary file renamed
+    over ``--out``), after every prediction has been made.
+    """
+    pd = _require("pandas", "skdl predict")
+    if args.out != "-":
+        _check_writable(args.out, "the predictions")
     saved = load_model(args.model)
     model = saved["model"]
     frame = read_table(args.data)
-    X = _features(model, frame, saved.get("target"), args.data)
-    out = pd.DataFrame({"prediction": model.predict(X)}, index=frame.index)
-    if hasattr(model, "predict_proba") and hasattr(model, "classes_"):
-        proba = model.predict_proba(X)
-        for j, c in enumerate(model.classes_):
-            out[f"proba_{c}"] = proba[:, j]
-    out.to_csv(sys.stdout if args.out == "-" else args.out, index=False)
-    if args.out != "-":
-        print(f"wrote {len(out)} predictions to {args.out}")
+    X = _model_input(model, frame, saved.get("target"), args.data)
+    try:
+        out = pd.DataFrame({"prediction": model.predict(X)}, index=frame.index)
+        if hasattr(model, "predict_proba") and hasattr(model, "classes_"):
+            proba = model.predict_proba(X)
+            for j, c in enumerate(model.classes_):
+                out[f"proba_{c}"] = proba[:, j]
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"cannot predict on {args.data}: {_one_line(exc)}") from None
+    if args.out == "-":
+        out.to_csv(sys.stdout, index=False)
+        return
+    text = out.to_csv(index=False).encode()
+    try:
+        _write_atomic(args.out, lambda fh: fh.write(text))
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write the predictions to {args.out}: {exc.strerror or _one_line(exc)}"
+        ) from None
+    print(f"wrote {len(out)} predictions to {args.out}")
 
 
 def diagnose(args) -> dict:
@@ -361,8 +665,11 @@ def diagnose(args) -> dict:
     model = saved["model"]
     frame = read_table(args.data)
     X, y = split_target(frame, args.target, args.data)
-    X = _features(model, X, None, args.data)
-    score = float(model.score(X, y))
+    X = _model_input(model, X, None, args.data)
+    try:
+        score = float(model.score(X, y))
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"cannot score the model on {args.data}: {_one_line(exc)}") from None
     train_score = saved.get("train_score")
     print(f"score on {args.data}: {score:.4f}")
     if train_score is None:
@@ -383,11 +690,28 @@ def _features(model, frame, target, path):
     """The columns of ``frame`` the model was fitted on (the target dropped)."""
     names = getattr(model, "feature_names_in_", None)
     if names is None:
-        return frame.drop(columns=[target]) if target in frame.columns else frame
+        X = frame.drop(columns=[target]) if target in frame.columns else frame
+        n_features = getattr(model, "n_features_in_", X.shape[1])
+        if X.shape[1] != n_features:
+            raise UsageError(
+                f"{path} has {X.shape[1]} columns but the model takes {n_features} "
+                "(it was fitted without column names, so the columns must be exactly its inputs)"
+            )
+        return X
     missing = [str(c) for c in names if c not in frame.columns]
     if missing:
         raise UsageError(f"{path} lacks the model's columns: {', '.join(missing)}")
     return frame[list(names)]
+
+
+def _model_input(model, frame, target, path):
+    """The model's columns of ``frame``, its numeric ones checked and made float."""
+    X = _features(model, frame, target, path)
+    numeric, imputed = _model_numeric_columns(model, X)
+    X = numeric_cells(X, numeric, path, imputed=imputed)
+    if getattr(model, "feature_names_in_", None) is None:
+        return X.to_numpy()
+    return X
 
 
 def _check_writable(path, what: str) -> None:
@@ -414,9 +738,54 @@ def _one_line(exc) -> str:
 
 
 # ----------------------------------------------------------------- parser
+# Help is terminal text (argparse prints it as written): no reStructuredText.
+_DESCRIPTION = """\
+skdl: scikit-learn's MLPClassifier and MLPRegressor on PyTorch, from the shell.
+A user error (a missing file or column, a bad cell, an unreadable model) ends
+with one line "skdl: error: ..." and exit status 2.
+
+examples:
+  skdl demo                                          # skdl vs scikit-learn
+  skdl fit data.csv --target label --out model.skdl  # train, save the model
+  skdl predict model.skdl new.csv --out preds.csv    # predictions as CSV
+  skdl diagnose model.skdl test.csv --target label   # train vs test score
+
+"skdl COMMAND --help" describes a command."""
+
+_COMMAND_HELP = {
+    "demo": (
+        "Train skdl's MLPClassifier on a dataset bundled with scikit-learn, then print\n"
+        "its test accuracy and fit time next to scikit-learn's MLPClassifier.",
+        "example:\n  skdl demo --dataset wine --max-iter 100",
+    ),
+    "fit": (
+        "Train a model on a CSV or Parquet table: text columns are one-hot encoded,\n"
+        "numeric ones get missing cells filled with the median and are scaled, then an\n"
+        "MLP trains with early stopping. Prints the scores and saves the model (a zip\n"
+        'archive without pickle) and a loss-curve PNG. Needs pip install "skdl[cli]".',
+        "example:\n  skdl fit data.csv --target label --out model.skdl --search random --n-iter 20",
+    ),
+    "predict": (
+        "Write the predictions of a model (from skdl fit or skdl.save()) on a CSV or\n"
+        "Parquet table as CSV: a prediction column, and proba_<class> columns for a\n"
+        "classifier. The output file is written whole or not at all.",
+        "example:\n  skdl predict model.skdl new.csv --out preds.csv",
+    ),
+    "diagnose": (
+        "Score a model on a table with the true values and compare with its training\n"
+        "score: the gap and a verdict (bias or variance).",
+        "example:\n  skdl diagnose model.skdl test.csv --target label",
+    ),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``skdl`` and its subcommands."""
-    parser = argparse.ArgumentParser(prog="skdl", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="skdl",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="train on a bundled dataset and compare with scikit-learn")
     p.add_argument("--dataset", choices=DATASETS, default="digits")
@@ -429,20 +798,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", required=True, help="column to predict")
     p.add_argument("--task", choices=("auto", "classification", "regression"), default="auto")
     p.add_argument("--search", choices=("none", "random", "coarse-to-fine"), default="none")
-    p.add_argument("--n-iter", type=int, default=10, help="candidates of the search (in all)")
-    p.add_argument("--max-iter", type=int, default=200, help="epochs (early stopping on)")
+    p.add_argument(
+        "--n-iter", type=int, default=10, help="candidates of the search, in all (default 10)"
+    )
+    p.add_argument(
+        "--max-iter", type=int, default=200, help="epochs, early stopping on (default 200)"
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="model.skdl", help="model file (a pickle: trusted use only)")
+    p.add_argument(
+        "--categorical",
+        action="append",
+        metavar="COL",
+        help="one-hot encode COL even if it holds numbers (repeat for more columns)",
+    )
+    p.add_argument(
+        "--out", default="model.skdl", help="model file to write, no pickle (default model.skdl)"
+    )
 
     p = sub.add_parser("predict", help="write a model's predictions as CSV")
-    p.add_argument("model", help="file written by `skdl fit`")
+    p.add_argument("model", help="model file written by skdl fit or skdl.save()")
     p.add_argument("data", help="CSV or Parquet file with the model's feature columns")
     p.add_argument("--out", default="-", help="CSV file to write ('-': standard output)")
 
     p = sub.add_parser("diagnose", help="training score vs the score on new data")
-    p.add_argument("model", help="file written by `skdl fit`")
+    p.add_argument("model", help="model file written by skdl fit or skdl.save()")
     p.add_argument("data", help="CSV or Parquet file with the target column")
     p.add_argument("--target", required=True, help="column with the true values")
+    for name, p in sub.choices.items():
+        description, example = _COMMAND_HELP.get(name, (None, None))
+        p.formatter_class = argparse.RawDescriptionHelpFormatter
+        p.description = p.description or description
+        p.epilog = p.epilog or example
     return parser
 
 

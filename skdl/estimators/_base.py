@@ -315,7 +315,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         device, dtype = resolve_device(self.device), cfg.torch_dtype
         # L-BFGS takes every training row at each iteration: its data stays on the device
         stream = False if self.solver == "lbfgs" else None
-        data = DeviceData.from_arrays(_to_dense(X), Y, w, dtype, device, stream=stream)
+        # sparse X stays sparse (densified per batch), except for L-BFGS's full batches
+        X = _to_dense(X) if stream is False else X
+        data = DeviceData.from_arrays(X, Y, w, dtype, device, stream=stream)
         ests = [m[0] for m in members]
         seeds = [m[1] for m in members]
         rows = self._member_rows(Y, members, incremental)

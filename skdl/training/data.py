@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import Tensor
 
@@ -77,6 +78,9 @@ class DeviceData:
 
     On ``device``, or in host memory when ``streamed`` (then row indices live on
     the host too, :attr:`index_device`, and :meth:`batch` copies each batch over).
+    A scipy sparse ``X`` (a one-hot encoding of many categories) stays a CSR
+    matrix in host memory and is streamed: :meth:`batch` densifies only each
+    batch's rows, so memory grows with the batch, not with ``n x F``.
     """
 
     X: Tensor
@@ -91,6 +95,13 @@ class DeviceData:
         """The arrays as ``dtype`` tensors; ``stream`` None decides by
         :func:`keeps_resident`, True/False forces it."""
         device = torch.device(device)
+        if sp.issparse(X):
+            Y, w = (
+                torch.as_tensor(np.require(a, requirements=["C", "W"])).to(dtype=dtype)
+                for a in (Y, w)
+            )
+            X = sp.csr_matrix(X)
+            return cls(X, Y, w, device=device, streamed=True, _stager=_Stager(device))
         host = [
             torch.as_tensor(np.require(a, requirements=["C", "W"])).to(dtype=dtype)
             for a in (X, Y, w)
@@ -108,6 +119,12 @@ class DeviceData:
 
     def batch(self, rows: Tensor, ws=None) -> tuple[Tensor, Tensor]:
         """``(X[rows], Y[rows])`` on the device for a ``[K, B]`` index tensor."""
+        if sp.issparse(self.X):
+            flat = rows.reshape(-1)
+            dense = self.X[flat.numpy()].toarray()
+            x = torch.from_numpy(dense).to(dtype=self.Y.dtype).view(*rows.shape, -1)
+            y = take(self.Y, rows)
+            return x.to(self.device), y.to(self.device)
         if self.streamed:
             x, y = self._stager.fetch([self.X, self.Y], rows)
             return x, y
