@@ -44,6 +44,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import zipfile
 from numbers import Integral, Real
 
@@ -134,47 +135,162 @@ class _Encoder:
         raise TypeError(f"Cannot save {name}: arrays of dtype {value.dtype} are not supported.")
 
 
-def _decode(data, tensors: dict, name: str):
-    if isinstance(data, list):
-        return [_decode(v, tensors, name) for v in data]
-    if not isinstance(data, dict):
+class ModelFileError(ValueError):
+    """A model file that :func:`load` refuses: corrupted, truncated, tampered with,
+    too large for what it declares, or inconsistent.
+
+    Every malformed file raises this one error (a ``ValueError``), never a raw
+    ``zlib``, ``zipfile``, JSON, safetensors or torch error. ``path`` is the
+    file, ``problem`` what is wrong with it.
+    """
+
+    def __init__(self, path, problem: str):
+        self.path = path
+        self.problem = problem
+        super().__init__(
+            f"Cannot load {path}: {problem} Save the model again with skdl.save, "
+            "or load a copy of the file that is known to be good."
+        )
+
+
+class _Bad(Exception):
+    """A problem found inside the file; :func:`load` adds the file name."""
+
+
+def _problem(exc: BaseException) -> str:
+    if isinstance(exc, _Bad):
+        return str(exc)
+    return f"the file is corrupted or truncated ({type(exc).__name__}: {exc})."
+
+
+# Tagged values (see the module docstring): their exact key sets.
+_TAGS = {
+    frozenset({"float"}): "float",
+    frozenset({"tuple"}): "tuple",
+    frozenset({"dict"}): "dict",
+    frozenset({"device"}): "device",
+    frozenset({"ndarray", "dtype", "shape"}): "ndarray",
+    frozenset({"tensor", "shape", "dtype"}): "tensor",
+    frozenset({"class", "params"}): "class",
+}
+_NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+_SCALARS = (type(None), bool, int, float, str)
+
+
+def _decode(data, tensors: dict, where: str):
+    """Rebuild a value from its JSON form; ``where`` names it in messages."""
+    if isinstance(data, _SCALARS):
         return data
-    if "float" in data:
-        return float(data["float"])
-    if "tuple" in data:
-        return tuple(_decode(v, tensors, name) for v in data["tuple"])
-    if "dict" in data:
-        return {_decode(k, tensors, name): _decode(v, tensors, name) for k, v in data["dict"]}
-    if "device" in data:
-        return torch.device(data["device"])
-    if "ndarray" in data:
-        items = [_decode(v, tensors, name) for v in data["ndarray"]]
-        dtype = np.dtype(data["dtype"])
-        out = np.empty(len(items), dtype=dtype) if dtype.kind == "O" else None
-        if out is not None:
-            out[:] = items
-        else:
-            out = np.array(items, dtype=dtype)
-        return out.reshape(data["shape"])
-    if "tensor" in data:
-        return _tensor(data, tensors)
-    if "class" in data:
-        cls = _schedule_classes().get(data["class"])
-        if cls is None:
-            raise ValueError(f"{name} is an unknown schedule class {data['class']!r}.")
-        return cls(**_decode(data["params"], tensors, name))
-    raise ValueError(f"{name} holds an unknown tagged value with keys {sorted(data)}.")
+    if isinstance(data, list):
+        return [_decode(v, tensors, f"{where}[{i}]") for i, v in enumerate(data)]
+    tag = _TAGS.get(frozenset(data)) if isinstance(data, dict) else None
+    if tag is None:
+        keys = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise _Bad(f"{where} holds an unknown tagged value with keys {keys}.")
+    if tag == "float":
+        if data["float"] not in _NON_FINITE:
+            raise _Bad(
+                f"{where} must be 'inf', '-inf' or 'nan' in a {{'float': ...}} value, "
+                f"got {data['float']!r}."
+            )
+        return _NON_FINITE[data["float"]]
+    if tag == "tuple":
+        return tuple(_decode(_list(data["tuple"], where), tensors, where))
+    if tag == "dict":
+        out = {}
+        for i, pair in enumerate(_list(data["dict"], where)):
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise _Bad(f"{where} entry {i} must be a [key, value] pair, got {pair!r:.80}.")
+            key = _decode(pair[0], tensors, f"{where} key {i}")
+            try:
+                hash(key)
+            except TypeError:
+                raise _Bad(f"{where} key {i} is not hashable: {key!r:.80}.") from None
+            out[key] = _decode(pair[1], tensors, f"{where}.{key}")
+        return out
+    if tag == "device":
+        if not isinstance(data["device"], str):
+            raise _Bad(f"{where} must name a device as a string, got {data['device']!r:.80}.")
+        try:
+            return torch.device(data["device"])
+        except (RuntimeError, ValueError, TypeError):
+            raise _Bad(f"{where} is not a torch device: {data['device']!r:.80}.") from None
+    if tag == "ndarray":
+        return _ndarray(data, tensors, where)
+    if tag == "tensor":
+        return _tensor(data, tensors, where)
+    cls = _schedule_classes().get(data["class"]) if isinstance(data["class"], str) else None
+    if cls is None:
+        raise _Bad(f"{where} is an unknown schedule class {data['class']!r:.80}.")
+    params = _decode(data["params"], tensors, where)
+    if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+        raise _Bad(f"{where}: the parameters of {cls.__name__} must be a dict of names.")
+    try:
+        return cls(**params).validate()
+    except (TypeError, ValueError) as exc:
+        raise _Bad(f"{where}: {exc}") from None
 
 
-def _tensor(ref: dict, tensors: dict) -> np.ndarray:
-    key = ref["tensor"]
+def _list(value, where: str) -> list:
+    if not isinstance(value, list):
+        raise _Bad(f"{where} must hold a list, got {type(value).__name__}.")
+    return value
+
+
+def _shape(value, where: str) -> tuple:
+    if (
+        not isinstance(value, list)
+        or len(value) > 8
+        or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value)
+    ):
+        raise _Bad(f"{where} has an invalid shape {value!r:.80}.")
+    return tuple(value)
+
+
+def _ndarray(data: dict, tensors: dict, where: str) -> np.ndarray:
+    """A string or object array kept in the JSON (numeric ones are tensors)."""
+    items = _list(data["ndarray"], where)
+    shape = _shape(data["shape"], where)
+    if math.prod(shape) != len(items):
+        raise _Bad(f"{where} declares shape {shape} but holds {len(items)} values.")
+    if not all(isinstance(v, _SCALARS) for v in items):
+        raise _Bad(f"{where} must hold only strings, numbers, booleans and nulls.")
+    spec = data["dtype"]
+    if spec == "|O":
+        out = np.empty(len(items), dtype=object)
+        out[:] = items
+        return out.reshape(shape)
+    match = re.fullmatch(r"[<>|]U(\d{1,9})", spec) if isinstance(spec, str) else None
+    # numpy gives a string array the width of its longest item: a wider declared
+    # width would only allocate memory
+    width = max((len(str(v)) for v in items), default=1)
+    if match is None or not 1 <= int(match.group(1)) <= max(width, 1):
+        raise _Bad(f"{where} has an unsupported array dtype {spec!r:.80}.")
+    return np.array(items, dtype=spec).reshape(shape)
+
+
+_TENSOR_DTYPES = {
+    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float16", "float32", "float64",
+}  # fmt: skip
+
+
+def _tensor_ref(ref: dict, where: str) -> tuple[str, tuple, str]:
+    key, dtype = ref["tensor"], ref["dtype"]
+    if not isinstance(key, str) or not isinstance(dtype, str) or dtype not in _TENSOR_DTYPES:
+        raise _Bad(f"{where} is an invalid tensor reference {ref!r:.120}.")
+    return key, _shape(ref["shape"], where), dtype
+
+
+def _tensor(ref: dict, tensors: dict, where: str) -> np.ndarray:
+    key, shape, dtype = _tensor_ref(ref, where)
     if key not in tensors:
-        raise ValueError(f"The weights file has no tensor {key!r}; the file is incomplete.")
+        raise _Bad(f"The weights file has no tensor {key!r}; the file is incomplete.")
     arr = tensors[key]
-    if list(arr.shape) != list(ref["shape"]) or arr.dtype.name != ref["dtype"]:
-        raise ValueError(
+    if tuple(arr.shape) != shape or arr.dtype.name != dtype:
+        raise _Bad(
             f"Tensor {key!r} has shape {tuple(arr.shape)} and dtype {arr.dtype}, but "
-            f"{PARAMS_FILE} declares {tuple(ref['shape'])} and {ref['dtype']}."
+            f"{PARAMS_FILE} declares {shape} and {dtype}."
         )
     return np.array(arr, copy=True)
 
@@ -329,37 +445,133 @@ def _write_atomic(path: str, text: str, weights: bytes) -> None:
         os.close(dfd)
 
 
-def _read(path) -> tuple[dict, dict]:
-    stn = _safetensors_numpy()
+# JSON deeper than this is refused before parsing (a saved model nests about 12 deep)
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def _json_depth(text: str) -> int:
+    """The deepest nesting of ``[`` / ``{`` in a JSON text, without recursion.
+
+    Strings are removed first (a bracket inside one does not nest), then the
+    depth is a running sum over the brackets, in chunks of bounded memory.
+    """
+    data = np.frombuffer(_JSON_STRING.sub("", text).encode(), dtype=np.uint8)
+    step = np.zeros(256, dtype=np.int32)
+    step[[ord("["), ord("{")]] = 1
+    step[[ord("]"), ord("}")]] = -1
+    depth = deepest = 0
+    for start in range(0, len(data), 1 << 20):
+        run = depth + np.cumsum(step[data[start : start + (1 << 20)]], dtype=np.int64)
+        if len(run):
+            deepest, depth = max(deepest, int(run.max())), int(run[-1])
+    return deepest
+
+
+def _refuse_constant(name):
+    raise _Bad(f"{PARAMS_FILE} holds {name}, which JSON does not allow (skdl writes none).")
+
+
+def _parse_json(raw: bytes) -> dict:
     try:
-        with zipfile.ZipFile(os.fspath(path)) as zf:
-            names = set(zf.namelist())
-            missing = {PARAMS_FILE, WEIGHTS_FILE} - names
-            if missing:
-                raise ValueError(f"{path} is not an skdl model file: it lacks {sorted(missing)}.")
-            text, weights = zf.read(PARAMS_FILE), zf.read(WEIGHTS_FILE)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise ValueError(f"{path} is not an skdl model file (a zip archive): {exc}") from exc
-    try:
-        doc = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{PARAMS_FILE} in {path} is not valid JSON: {exc}") from exc
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ValueError(f"{path} is not an skdl model file (no 'format': 'skdl').")
-    version = doc.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ValueError(
-            f"{path} has format version {version!r}, newer than this skdl reads "
-            f"(up to {FORMAT_VERSION}); it was written by skdl "
-            f"{doc.get('versions', {}).get('skdl')}. Upgrade skdl to load it."
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Bad(f"{PARAMS_FILE} is not valid JSON (not UTF-8: {exc}).") from None
+    depth = _json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise _Bad(
+            f"{PARAMS_FILE} nests {depth} levels deep; a model file nests at most "
+            f"{MAX_JSON_DEPTH}."
         )
     try:
-        tensors = stn.load(weights)
-    except Exception as exc:  # safetensors raises its own SafetensorError
-        raise ValueError(f"{WEIGHTS_FILE} in {path} is corrupted: {exc}") from exc
+        doc = json.loads(text, parse_constant=_refuse_constant)
+    except (json.JSONDecodeError, ValueError) as exc:
+        if isinstance(exc, _Bad):
+            raise
+        raise _Bad(f"{PARAMS_FILE} is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise _Bad("it is not an skdl model file (no 'format': 'skdl').")
+    version = doc.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
+        versions = doc.get("versions")
+        writer = versions.get("skdl") if isinstance(versions, dict) else None
+        raise _Bad(
+            f"it has format version {version!r:.40}, newer than this skdl reads (up to "
+            f"{FORMAT_VERSION}); it was written by skdl {writer!r:.40}. Upgrade skdl to "
+            "load it."
+        )
+    for section in ("params", "fitted"):
+        if not isinstance(doc.get(section), dict):
+            raise _Bad(
+                f"it is incompatible with this skdl: {PARAMS_FILE} has no {section!r} section."
+            )
+    return doc
+
+
+def _open_zip(fh) -> zipfile.ZipFile:
+    try:
+        zf = zipfile.ZipFile(fh)
+    except zipfile.BadZipFile as exc:
+        raise _Bad(f"it is not an skdl model file (a zip archive): {exc}.") from None
+    names = zf.namelist()
+    missing = sorted({PARAMS_FILE, WEIGHTS_FILE} - set(names))
+    if missing:
+        raise _Bad(f"it is not an skdl model file: it lacks {missing}.")
+    if len(names) != 2:
+        raise _Bad(f"it holds the members {sorted(names)!r:.200}; a model file holds two.")
+    return zf
+
+
+def _read(fh, stn) -> tuple[dict, dict]:
+    zf = _open_zip(fh)
+    doc = _parse_json(zf.read(PARAMS_FILE))
+    raw = zf.read(WEIGHTS_FILE)
+    try:
+        tensors = stn.load(raw)
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own SafetensorError
+        raise _Bad(f"{WEIGHTS_FILE} is corrupted: {exc}") from None
     return doc, tensors
+
+
+def _check_device(device) -> None:
+    """A device skdl trains on; whether this machine has it is checked at fit/predict
+    (a model saved on a GPU loads anywhere, then ``set_params(device='cpu')``)."""
+    if isinstance(device, str) and device == "auto":
+        return
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError, ValueError):
+        kind = None
+    if kind not in ("cpu", "cuda", "mps"):
+        raise _Bad(
+            f"{PARAMS_FILE} holds an invalid parameter: the 'device' parameter must be "
+            f"'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'. Got {device!r:.80} instead."
+        )
+
+
+def _build(doc: dict, tensors: dict, device=None):
+    cls = _estimator_classes().get(doc.get("estimator"))
+    if cls is None:
+        raise _Bad(f"it holds an unknown estimator {doc.get('estimator')!r:.80}.")
+    params = {k: _decode(v, tensors, f"params.{k}") for k, v in doc["params"].items()}
+    fitted = {k: _decode(v, tensors, f"fitted.{k}") for k, v in doc["fitted"].items()}
+    if device is not None:  # a model saved on a GPU loads with device='cpu' on a CPU
+        params["device"] = device
+    try:
+        est = cls(**params)
+    except TypeError as exc:
+        raise _Bad(f"it is incompatible with this skdl: {exc}.") from None
+    try:
+        est._validate_params()
+    except (ValueError, TypeError) as exc:
+        raise _Bad(f"{PARAMS_FILE} holds an invalid parameter: {exc}") from None
+    _check_device(est.device)
+    try:
+        _restore_state(est, fitted)
+        _check_layers(est)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise _Bad(f"it is incompatible with this skdl: {exc!r}") from None
+    return est
 
 
 def load(path, device=None):
@@ -380,27 +592,34 @@ def load(path, device=None):
 
     Raises
     ------
-    ValueError
-        If the file is corrupted (not a zip, bad JSON, missing tensors, wrong
-        shapes), incompatible (an invalid parameter) or of a newer format version.
+    ModelFileError
+        A ``ValueError`` naming the file and what is wrong with it, for every
+        malformed file: not a zip, flipped or missing bytes, bad JSON, missing
+        tensors or wrong shapes, an invalid parameter, a newer format version.
+    FileNotFoundError, PermissionError
+        If the file cannot be opened.
     ImportError
         If safetensors is not installed.
+    sklearn.utils._param_validation.InvalidParameterError
+        If ``device`` is invalid.
     """
-    doc, tensors = _read(path)
-    cls = _estimator_classes().get(doc.get("estimator"))
-    if cls is None:
-        raise ValueError(f"{path} holds an unknown estimator {doc.get('estimator')!r}.")
-    try:
-        params = {k: _decode(v, tensors, k) for k, v in doc["params"].items()}
-        fitted = {k: _decode(v, tensors, k) for k, v in doc["fitted"].items()}
-        if device is not None:
-            params["device"] = device
-        est = cls(**params)
-        est._validate_params()
-        _restore_state(est, fitted)
-        _check_layers(est)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"{path} is incompatible with this skdl: {exc!r}") from exc
+    stn = _safetensors_numpy()
+    name = os.fspath(path)
+    if device is not None:  # the argument's own error, before the file's
+        from .estimators._config import resolve_device
+
+        _estimator_classes()["MLPRegressor"](device=device)._validate_params()
+        resolve_device(device)
+    with open(name, "rb") as fh:
+        try:
+            est = _build(*_read(fh, stn), device)
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every malformed file gives one error type
+            # _Bad is a problem found by a check; anything else (zlib.error,
+            # NotImplementedError, BadZipFile, EOFError, ...) a corruption the
+            # checks cannot see coming, raised by the zip, JSON or tensor reader
+            raise ModelFileError(name, _problem(exc)) from exc
     return est
 
 
@@ -408,8 +627,10 @@ def load_as(cls, path, device=None):
     """:func:`load`, checking the estimator is a ``cls`` (for ``cls.load``)."""
     est = load(path, device=device)
     if not isinstance(est, cls):
-        raise ValueError(f"{path} holds a {type(est).__name__}, not a {cls.__name__}.")
+        raise ModelFileError(
+            os.fspath(path), f"it holds a {type(est).__name__}, not a {cls.__name__}."
+        )
     return est
 
 
-__all__ = ["FORMAT_VERSION", "load", "load_as", "save"]
+__all__ = ["FORMAT_VERSION", "ModelFileError", "load", "load_as", "save"]

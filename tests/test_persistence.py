@@ -327,3 +327,156 @@ def test_safetensors_is_a_core_dependency():
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     assert any(d.startswith("safetensors") for d in project["dependencies"])
     assert project["optional-dependencies"]["persistence"] == ["safetensors>=0.4"]
+
+
+# ------------------------------------------- loading never half-succeeds (#12)
+from skdl import ModelFileError  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def small_file(tmp_path_factory):
+    """The bytes of a small saved classifier (lbfgs: no optimizer state), and the model."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPClassifier(**(TINY | {"solver": "lbfgs"})).fit(X, np.arange(40) % 3)
+    path = tmp_path_factory.mktemp("small") / "m.skdl"
+    save(est, path)
+    return path.read_bytes(), est
+
+
+def _load_or_refuse(path, blob, est=None):
+    """Write ``blob`` to ``path`` and load it: a ModelFileError naming the file, or a
+    model that predicts (as the original, when ``est`` is given)."""
+    path.write_bytes(blob)
+    try:
+        loaded = load(path)
+    except ModelFileError as exc:
+        assert str(path) in str(exc)
+        return exc
+    if est is None:
+        assert np.isfinite(loaded.predict_proba(X)).all()
+    else:  # intact (comparing the weights is faster than predicting)
+        for a, b in zip(loaded.coefs_ + loaded.intercepts_, est.coefs_ + est.intercepts_):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(loaded.classes_, est.classes_)
+    return None
+
+
+def _structure_offsets(blob):
+    """Offsets of every zip header byte (local headers, central directory, end record)."""
+    with zipfile.ZipFile(__import__("io").BytesIO(blob)) as zf:
+        data = []
+        for info in zf.infolist():
+            n, m = np.frombuffer(blob[info.header_offset + 26 : info.header_offset + 30], "<u2")
+            start = info.header_offset + 30 + int(n) + int(m)
+            data.append(range(start, start + info.compress_size))
+    inside = set().union(*map(set, data))
+    return [i for i in range(len(blob)) if i not in inside], sorted(inside)
+
+
+def test_flipped_byte_anywhere_is_one_error_type(small_file, tmp_path):
+    # A third of all offsets escaped as zlib.error, NotImplementedError, EOFError,
+    # OSError or BadZipFile; now every header byte (and every 11th data byte) is
+    # either refused with ModelFileError or harmless (a timestamp) and loads intact.
+    blob, est = small_file
+    headers, data = _structure_offsets(blob)
+    refused = 0
+    for i in headers + data[::11]:
+        flipped = bytearray(blob)
+        flipped[i] ^= 0xFF
+        refused += _load_or_refuse(tmp_path / "m.skdl", bytes(flipped), est) is not None
+    assert refused > len(headers) // 2
+
+
+def test_truncated_file_is_one_error_type(small_file, tmp_path):
+    blob, _ = small_file
+    for n in list(range(0, len(blob), 13)) + [len(blob) - k for k in range(1, 40)]:
+        exc = _load_or_refuse(tmp_path / "m.skdl", blob[:n])
+        assert exc is not None, f"a file cut to {n} of {len(blob)} bytes loaded"
+
+
+def _with_params_text(path, text):
+    with zipfile.ZipFile(path) as zf:
+        blob = zf.read(WEIGHTS_FILE)
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(PARAMS_FILE, text)
+        zf.writestr(WEIGHTS_FILE, blob)
+
+
+@pytest.mark.parametrize("where", ["top", "value"])
+def test_deeply_nested_json_is_refused_before_parsing(small_file, tmp_path, where):
+    blob, _ = small_file
+    path = tmp_path / "m.skdl"
+    path.write_bytes(blob)
+    if where == "top":  # 100k deep: json.loads raised RecursionError
+        text = "[" * 100_000 + "]" * 100_000
+    else:  # a parameter nested 480 lists deep: the decoder recursed into it
+        with zipfile.ZipFile(path) as zf:
+            doc = json.loads(zf.read(PARAMS_FILE))
+        text = json.dumps(doc).replace('"alpha": 0.0001', '"alpha": ' + "[" * 480 + "]" * 480)
+        assert "[[[" in text
+    _with_params_text(path, text)
+    with pytest.raises(ModelFileError, match="nests (100000|48\\d) levels deep"):
+        load(path)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(small_file, tmp_path):
+    blob, est = small_file
+    path = tmp_path / "m.skdl"
+    path.write_bytes(blob)
+    _rewrite(path, _set("versions", "skdl", value='[{"\\' + "[" * 1000))
+    np.testing.assert_array_equal(load(path).predict(X), est.predict(X))
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (_set("params", "device", value={"device": "bogus"}), "not a torch device: 'bogus'"),
+        (_set("params", "device", value="bogus"), "'device' parameter must be"),
+        (_set("params", "device", value="meta"), "'device' parameter must be"),
+        (_set("params", "alpha", value="abc"), "'alpha' parameter"),
+        (_set("fitted", "loss_", value={"float": "abc"}), "fitted.loss_ must be 'inf'"),
+        (_set("params", "hidden_layer_sizes", value={"tuple": 5}), "must hold a list"),
+        (_set("params", "class_weight", value={"dict": [[[1], 2]]}), "not hashable"),
+        (_set("params", "learning_rate", value={"class": "StepSchedule",
+                                               "params": {"dict": [["step_size", 0]]}}),
+         "step_size"),
+        (_set("fitted", "classes_", value={"ndarray": [1, 2, 3], "dtype": "<U999999999",
+                                          "shape": [3]}), "unsupported array dtype"),
+        (_set("fitted", "classes_", value={"ndarray": [1], "dtype": "|O", "shape": [3]}),
+         "declares shape"),
+        (_set("fitted", "coefs_", 0, "dtype", value="V100000"), "invalid tensor reference"),
+        (_set("format_version", value=True), "Upgrade"),
+        (_set("fitted", value=[]), "no 'fitted' section"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_bad_values_name_the_file_and_the_value(small_file, tmp_path, edit, match):
+    # {"device": "bogus"} raised torch's RuntimeError; 'abc' as a float a message
+    # without the file; each is now a ModelFileError naming the file
+    blob, _ = small_file
+    path = tmp_path / "m.skdl"
+    path.write_bytes(blob)
+    _rewrite(path, edit)
+    with pytest.raises(ModelFileError, match=match) as info:
+        load(path)
+    assert str(path) in str(info.value) and info.value.path == str(path)
+
+
+def test_gpu_model_loads_with_device_cpu_and_bad_device_argument_is_the_users(
+    small_file, tmp_path
+):
+    blob, est = small_file
+    path = tmp_path / "m.skdl"
+    path.write_bytes(blob)
+    _rewrite(path, _set("params", "device", value="cuda:7"))
+    assert load(path).device == "cuda:7"  # loads anywhere; predicting needs that GPU
+    loaded = load(path, device="cpu")
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+    with pytest.raises(ValueError, match="device") as info:
+        load(path, device="bogus")
+    assert not isinstance(info.value, ModelFileError)
+
+
+def test_model_file_error_is_exported():
+    assert issubclass(skdl.ModelFileError, ValueError) and "ModelFileError" in skdl.__all__
