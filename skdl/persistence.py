@@ -480,8 +480,7 @@ def _parse_json(raw: bytes) -> dict:
     depth = _json_depth(text)
     if depth > MAX_JSON_DEPTH:
         raise _Bad(
-            f"{PARAMS_FILE} nests {depth} levels deep; a model file nests at most "
-            f"{MAX_JSON_DEPTH}."
+            f"{PARAMS_FILE} nests {depth} levels deep; a model file nests at most {MAX_JSON_DEPTH}."
         )
     try:
         doc = json.loads(text, parse_constant=_refuse_constant)

@@ -438,13 +438,26 @@ def test_brackets_inside_strings_do_not_count_as_nesting(small_file, tmp_path):
         (_set("fitted", "loss_", value={"float": "abc"}), "fitted.loss_ must be 'inf'"),
         (_set("params", "hidden_layer_sizes", value={"tuple": 5}), "must hold a list"),
         (_set("params", "class_weight", value={"dict": [[[1], 2]]}), "not hashable"),
-        (_set("params", "learning_rate", value={"class": "StepSchedule",
-                                               "params": {"dict": [["step_size", 0]]}}),
-         "step_size"),
-        (_set("fitted", "classes_", value={"ndarray": [1, 2, 3], "dtype": "<U999999999",
-                                          "shape": [3]}), "unsupported array dtype"),
-        (_set("fitted", "classes_", value={"ndarray": [1], "dtype": "|O", "shape": [3]}),
-         "declares shape"),
+        (
+            _set(
+                "params",
+                "learning_rate",
+                value={"class": "StepSchedule", "params": {"dict": [["step_size", 0]]}},
+            ),
+            "step_size",
+        ),
+        (
+            _set(
+                "fitted",
+                "classes_",
+                value={"ndarray": [1, 2, 3], "dtype": "<U999999999", "shape": [3]},
+            ),
+            "unsupported array dtype",
+        ),
+        (
+            _set("fitted", "classes_", value={"ndarray": [1], "dtype": "|O", "shape": [3]}),
+            "declares shape",
+        ),
         (_set("fitted", "coefs_", 0, "dtype", value="V100000"), "invalid tensor reference"),
         (_set("format_version", value=True), "Upgrade"),
         (_set("fitted", value=[]), "no 'fitted' section"),
@@ -463,9 +476,7 @@ def test_bad_values_name_the_file_and_the_value(small_file, tmp_path, edit, matc
     assert str(path) in str(info.value) and info.value.path == str(path)
 
 
-def test_gpu_model_loads_with_device_cpu_and_bad_device_argument_is_the_users(
-    small_file, tmp_path
-):
+def test_gpu_model_loads_with_device_cpu_and_bad_device_argument_is_the_users(small_file, tmp_path):
     blob, est = small_file
     path = tmp_path / "m.skdl"
     path.write_bytes(blob)
