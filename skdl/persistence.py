@@ -57,6 +57,12 @@ FORMAT_VERSION = 1
 PARAMS_FILE = "params.json"
 WEIGHTS_FILE = "weights.safetensors"
 _PIP = "pip install safetensors"
+# JSON deeper than this is refused before parsing (a saved model nests about 12 deep)
+MAX_JSON_DEPTH = 64
+# params.json larger than this is refused before reading: it takes about 1 KB an
+# epoch of training history, so 64 MiB holds some 70,000 epochs
+MAX_PARAMS_BYTES = 64 << 20
+_CHUNK = 1 << 20
 # arrays of these kinds go to safetensors; strings and objects stay in the JSON
 _TENSOR_KINDS = "biuf"
 
@@ -405,6 +411,13 @@ def save(estimator, path) -> None:
         "fitted": {k: encode(v, k) for k, v in _fitted_state(estimator).items()},
     }
     text = json.dumps(doc, allow_nan=False, indent=1)
+    if len(text.encode()) > MAX_PARAMS_BYTES:
+        raise ValueError(
+            f"The parameters and fitted metadata of this model take {len(text.encode()):,} "
+            f"bytes of JSON, more than the {MAX_PARAMS_BYTES:,} skdl.load reads "
+            "(skdl.persistence.MAX_PARAMS_BYTES); its history_ has "
+            f"{len(getattr(estimator, 'history_', []))} epochs. Use pickle / joblib for it."
+        )
     weights = stn.save(tensors, metadata={"format": FORMAT})
     _write_atomic(os.fspath(path), text, weights)
 
@@ -445,8 +458,6 @@ def _write_atomic(path: str, text: str, weights: bytes) -> None:
         os.close(dfd)
 
 
-# JSON deeper than this is refused before parsing (a saved model nests about 12 deep)
-MAX_JSON_DEPTH = 64
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
@@ -521,14 +532,71 @@ def _open_zip(fh) -> zipfile.ZipFile:
     return zf
 
 
+def _read_member(zf: zipfile.ZipFile, name: str, limit: int, why: str) -> bytes:
+    """A member's bytes, refusing more than ``limit`` uncompressed bytes.
+
+    The size its header declares is checked first (a zip bomb costs nothing),
+    then the bytes are read in bounded chunks, as a header can lie.
+    """
+    info = zf.getinfo(name)
+    if info.file_size > limit:
+        raise _Bad(
+            f"{name} declares {info.file_size:,} bytes uncompressed, "
+            f"more than the {limit:,} bytes {why}."
+        )
+    buf = bytearray()
+    with zf.open(info) as member:
+        while chunk := member.read(min(_CHUNK, limit + 1 - len(buf))):
+            buf += chunk
+            if len(buf) > limit:
+                raise _Bad(f"{name} inflates to more than the {limit:,} bytes {why}.")
+    return bytes(buf)
+
+
+def _tensor_refs(data, refs: dict, where: str) -> dict:
+    """Collect ``{name: (shape, dtype)}`` of every tensor the JSON declares."""
+    if isinstance(data, list):
+        for i, v in enumerate(data):
+            _tensor_refs(v, refs, f"{where}[{i}]")
+    elif isinstance(data, dict):
+        if _TAGS.get(frozenset(data)) == "tensor":
+            key, shape, dtype = _tensor_ref(data, where)
+            if refs.setdefault(key, (shape, dtype)) != (shape, dtype):
+                raise _Bad(f"{PARAMS_FILE} declares tensor {key!r} twice, differently.")
+        else:
+            for k, v in data.items():
+                _tensor_refs(v, refs, f"{where}.{k}")
+    return refs
+
+
+def _weights_limit(refs: dict) -> int:
+    """The size of a safetensors file holding exactly these tensors, with room for
+    its header: 8 bytes of length, then JSON of about 100 bytes a tensor."""
+    data = sum(math.prod(shape) * np.dtype(dtype).itemsize for shape, dtype in refs.values())
+    header = 4096 + sum(len(key) + 64 + 24 * len(shape) for key, (shape, _) in refs.items())
+    return 8 + header + data
+
+
 def _read(fh, stn) -> tuple[dict, dict]:
     zf = _open_zip(fh)
-    doc = _parse_json(zf.read(PARAMS_FILE))
-    raw = zf.read(WEIGHTS_FILE)
+    doc = _parse_json(
+        _read_member(
+            zf,
+            PARAMS_FILE,
+            MAX_PARAMS_BYTES,
+            "that a model's parameters may take (MAX_PARAMS_BYTES)",
+        )
+    )
+    refs = _tensor_refs({"params": doc["params"], "fitted": doc["fitted"]}, {}, "")
+    limit = _weights_limit(refs)
+    raw = _read_member(zf, WEIGHTS_FILE, limit, f"that the tensors declared in {PARAMS_FILE} take")
     try:
         tensors = stn.load(raw)
     except Exception as exc:  # noqa: BLE001 - safetensors raises its own SafetensorError
         raise _Bad(f"{WEIGHTS_FILE} is corrupted: {exc}") from None
+    extra = sorted(set(tensors) - set(refs))
+    if extra:
+        raise _Bad(f"{WEIGHTS_FILE} holds tensors {PARAMS_FILE} does not declare: {extra!r:.200}.")
     return doc, tensors
 
 

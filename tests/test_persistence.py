@@ -448,14 +448,14 @@ def test_brackets_inside_strings_do_not_count_as_nesting(small_file, tmp_path):
         ),
         (
             _set(
-                "fitted",
-                "classes_",
+                "params",
+                "class_weight",
                 value={"ndarray": [1, 2, 3], "dtype": "<U999999999", "shape": [3]},
             ),
             "unsupported array dtype",
         ),
         (
-            _set("fitted", "classes_", value={"ndarray": [1], "dtype": "|O", "shape": [3]}),
+            _set("params", "class_weight", value={"ndarray": [1], "dtype": "|O", "shape": [3]}),
             "declares shape",
         ),
         (_set("fitted", "coefs_", 0, "dtype", value="V100000"), "invalid tensor reference"),
@@ -491,3 +491,138 @@ def test_gpu_model_loads_with_device_cpu_and_bad_device_argument_is_the_users(sm
 
 def test_model_file_error_is_exported():
     assert issubclass(skdl.ModelFileError, ValueError) and "ModelFileError" in skdl.__all__
+
+
+# ----------------------------------------------------------- read with limits
+def _zip_bytes(members):
+    """A zip archive built by hand: ``(name, data, method, crc, file_size)`` per member,
+    ``data`` already compressed (method 8: raw deflate) or stored (method 0)."""
+    import struct
+
+    out, central = bytearray(), bytearray()
+    for name, data, method, crc, size in members:
+        offset, raw = len(out), name.encode()
+        out += struct.pack(
+            "<4s5H3L2H", b"PK\x03\x04", 20, 0, method, 0, 0, crc, len(data), size, len(raw), 0
+        )
+        out += raw + data
+        central += struct.pack(
+            "<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, method, 0, 0, crc, len(data), size,
+            len(raw), 0, 0, 0, 0, 0, offset,
+        )  # fmt: skip
+        central += raw
+    k = len(members)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, k, k, len(central), len(out), 0)
+    return bytes(out + central + end)
+
+
+def _bomb(n_mib, tail: bytes):
+    """Raw deflate of ``n_mib`` MiB of spaces then ``tail``, built in a blink: after a
+    full flush the compressor restarts, so one compressed MiB repeats as is."""
+    import zlib
+
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    chunk = b" " * (1 << 20)
+    block = c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH)
+    data = block * n_mib + c.compress(tail) + c.flush()
+    crc = 0
+    for _ in range(n_mib):
+        crc = zlib.crc32(chunk, crc)
+    return data, zlib.crc32(tail, crc), n_mib * len(chunk) + len(tail)
+
+
+def test_zip_bomb_is_refused_cheaply(small_file, tmp_path):
+    # 206 KiB whose params.json inflates to 200 MiB (valid JSON: spaces, then the
+    # document) loaded and cost 400 MiB; now its declared size refuses it unread
+    import time
+    import tracemalloc
+
+    blob, _ = small_file
+    with zipfile.ZipFile(__import__("io").BytesIO(blob)) as zf:
+        text, weights = zf.read(PARAMS_FILE), zf.read(WEIGHTS_FILE)
+    data, crc, size = _bomb(200, text)
+    path = tmp_path / "bomb.skdl"
+    weights_member = (WEIGHTS_FILE, weights, 0, zipfile.crc32(weights), len(weights))
+    path.write_bytes(_zip_bytes([(PARAMS_FILE, data, 8, crc, size), weights_member]))
+    assert path.stat().st_size < 210 * 1024
+    tracemalloc.start()
+    start = time.perf_counter()
+    with pytest.raises(ModelFileError, match="declares 209,7\\d\\d,\\d\\d\\d bytes uncompressed"):
+        load(path)
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 5 << 20 and elapsed < 0.5, (peak, elapsed)
+
+
+def test_header_that_understates_the_size_is_refused(small_file, tmp_path):
+    # the header says 100 bytes; the stream inflates to 3 MiB: reading stops at the
+    # declared size, and the checksum (or the short JSON) refuses it
+    data, crc, _ = _bomb(3, b"{}")
+    blob, _ = small_file
+    with zipfile.ZipFile(__import__("io").BytesIO(blob)) as zf:
+        weights = zf.read(WEIGHTS_FILE)
+    path = tmp_path / "liar.skdl"
+    weights_member = (WEIGHTS_FILE, weights, 0, zipfile.crc32(weights), len(weights))
+    path.write_bytes(_zip_bytes([(PARAMS_FILE, data, 8, crc, 100), weights_member]))
+    with pytest.raises(ModelFileError):
+        load(path)
+
+
+def test_chunked_read_stops_at_the_limit_even_if_the_header_lies():
+    # zipfile itself stops at the size the header declares; the reader does not rely
+    # on that: a member whose header says 10 bytes and which yields 3 MiB is cut off
+    import io
+    import types
+
+    from skdl import persistence
+
+    class LyingZip:
+        def getinfo(self, name):
+            return types.SimpleNamespace(file_size=10)
+
+        def open(self, info):
+            return Counting(b" " * (3 << 20))
+
+    class Counting(io.BytesIO):
+        total = 0
+
+        def read(self, n=-1):
+            out = super().read(n)
+            Counting.total += len(out)
+            return out
+
+    with pytest.raises(persistence._Bad, match="inflates to more than the 1,048,576 bytes"):
+        persistence._read_member(LyingZip(), PARAMS_FILE, 1 << 20, "at most")
+    assert Counting.total == (1 << 20) + 1  # not one chunk more
+
+
+def test_weights_larger_than_the_declared_tensors_are_refused(small_file, tmp_path):
+    # the weights may take what params.json's tensors declare (plus a header), no more
+    import safetensors.numpy as stn
+
+    blob, est = small_file
+    path = tmp_path / "m.skdl"
+    path.write_bytes(blob)
+    with zipfile.ZipFile(path) as zf:
+        tensors = stn.load(zf.read(WEIGHTS_FILE))
+    _rewrite(path, weights=stn.save(tensors, metadata={"pad": " " * 100_000}))
+    with pytest.raises(ModelFileError, match="more than the .* bytes that the tensors declared"):
+        load(path)
+    _rewrite(path, weights=stn.save(tensors | {"extra": np.zeros(1)}))
+    with pytest.raises(ModelFileError, match="does not declare: \\['extra'\\]"):
+        load(path)
+
+
+def test_save_refuses_what_load_would_refuse(tmp_path, monkeypatch):
+    from skdl import persistence
+
+    est = MLPRegressor(**TINY).fit(X, RNG.rand(40))
+    save(est, tmp_path / "m.skdl")
+    size = zipfile.ZipFile(tmp_path / "m.skdl").getinfo(PARAMS_FILE).file_size
+    monkeypatch.setattr(persistence, "MAX_PARAMS_BYTES", size - 1)
+    with pytest.raises(ModelFileError, match="declares .* bytes uncompressed"):
+        load(tmp_path / "m.skdl")
+    with pytest.raises(ValueError, match="MAX_PARAMS_BYTES"):
+        save(est, tmp_path / "n.skdl")
+    assert not (tmp_path / "n.skdl").exists()
