@@ -20,10 +20,16 @@ must be trusted. :func:`save` writes a format that only holds data:
   ``classes_``, and the optimizer state (so ``warm_start`` and ``partial_fit``
   continue after a load exactly as without it).
 
-:func:`load` rebuilds the estimator from these, checks every tensor against
-the shape and dtype the JSON declares and the layer sizes against each other,
-and raises a ``ValueError`` naming the problem for a corrupted, truncated,
-incompatible or newer file. safetensors is a core dependency of skdl.
+:func:`load` reads with limits (``params.json`` at most :data:`MAX_PARAMS_BYTES`,
+nested at most :data:`MAX_JSON_DEPTH` deep, the weights at most the size of the
+tensors the JSON declares; sizes are checked before anything is inflated),
+checks every tensor against the shape and dtype the JSON declares, and sets
+only the fitted attributes of a schema, each checked for its type and against
+the others (the layer shapes chain from ``n_features_in_`` to ``n_outputs_``,
+``classes_`` fit the output layer, the weights are finite). Every malformed
+file -- corrupted, truncated, tampered with, incompatible or newer -- raises
+:class:`ModelFileError`, a ``ValueError`` naming the file and what is wrong.
+safetensors is a core dependency of skdl.
 
 Examples
 --------
@@ -316,20 +322,270 @@ def _fitted_state(est) -> dict:
     return state
 
 
+# ------------------------------------------------------- the fitted schema
+# Loading sets only these attributes, each checked for its type and then against
+# the others (shapes chain, classes_ fit the output layer, weights are finite);
+# a key outside the schema is refused, never set.
+def _int(value, where, lo=0):
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value < 2**62:
+        raise _Bad(f"{where} must be an integer >= {lo}, got {value!r:.80}.")
+    return value
+
+
+def _bool(value, where):
+    if not isinstance(value, bool):
+        raise _Bad(f"{where} must be true or false, got {value!r:.80}.")
+    return value
+
+
+def _str(value, where):
+    if not isinstance(value, str):
+        raise _Bad(f"{where} must be a string, got {value!r:.80}.")
+    return value
+
+
+def _real(value, where, none=False):
+    if value is None and none:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise _Bad(f"{where} must be a number, got {value!r:.80}.")
+    return float(value)
+
+
+def _reals(value, where, none=False, item_none=False):
+    if value is None and none:
+        return None
+    return [_real(v, f"{where}[{i}]", item_none) for i, v in enumerate(_list(value, where))]
+
+
+def _records(value, where):
+    """Epoch records of a history: dicts of names to numbers or None."""
+    records = _list(value, where)
+    for i, r in enumerate(records):
+        if not isinstance(r, dict) or not all(
+            isinstance(k, str) and (v is None or isinstance(v, (int, float))) for k, v in r.items()
+        ):
+            raise _Bad(f"{where}[{i}] must be a record of numbers, got {r!r:.80}.")
+    return records
+
+
+def _array(value, where, kinds, ndim, finite=False):
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in kinds or value.ndim != ndim:
+        raise _Bad(
+            f"{where} must be a {ndim}-d array of kind {kinds!r}, got "
+            f"{getattr(value, 'dtype', type(value).__name__)} of shape "
+            f"{getattr(value, 'shape', None)}."
+        )
+    if finite and not np.isfinite(value).all():
+        raise _Bad(f"{where} holds NaN or infinite values; a fitted model's are finite.")
+    return value
+
+
+def _arrays(value, where, ndim):
+    return [_array(v, f"{where}[{i}]", "f", ndim, True) for i, v in enumerate(_list(value, where))]
+
+
+def _names(value, where):
+    _array(value, where, "OU", 1)
+    if not all(isinstance(v, str) for v in value):
+        raise _Bad(f"{where} must hold strings.")
+    return value
+
+
+def _exact_keys(value, where, keys):
+    if not isinstance(value, dict) or set(value) != set(keys):
+        got = sorted(map(str, value)) if isinstance(value, dict) else type(value).__name__
+        raise _Bad(f"{where} must have the keys {sorted(keys)}, got {got!r:.200}.")
+    return value
+
+
+_LB_KEYS = ("neg_label", "pos_label", "sparse_output", "y_type_", "sparse_input_")
+_Y_TYPES = ("binary", "multiclass", "multilabel-indicator")
+
+
+def _label_binarizer(value, where):
+    _exact_keys(value, where, _LB_KEYS)
+    neg, pos = _int(value["neg_label"], f"{where}.neg_label", -(2**62)), value["pos_label"]
+    if _int(pos, f"{where}.pos_label", -(2**62)) <= neg:
+        raise _Bad(f"{where}: neg_label must be less than pos_label.")
+    _bool(value["sparse_output"], f"{where}.sparse_output")
+    _bool(value["sparse_input_"], f"{where}.sparse_input_")
+    if value["y_type_"] not in _Y_TYPES:
+        raise _Bad(f"{where}.y_type_ must be one of {_Y_TYPES}, got {value['y_type_']!r:.80}.")
+    return value
+
+
+_LOOP_KEYS = ("k", "epoch", "t", "lr_factor", "best_loss", "best_score", "no_improve", "history")
+_SOLVER_KEYS = ("solver", "optimizer", "loop", "generator", "dropout_step")
+
+
+def _solver_state(value, where):
+    if value is None:
+        return None
+    _exact_keys(value, where, _SOLVER_KEYS)
+    _str(value["solver"], f"{where}.solver")
+    opt = value["optimizer"]
+    if not isinstance(opt, dict) or not all(isinstance(k, str) for k in opt):
+        raise _Bad(f"{where}.optimizer must be a dict of named arrays.")
+    for k, v in opt.items():
+        _array(v, f"{where}.optimizer.{k}", "fiu", 2, True)
+        if v.shape[0] != 1:
+            raise _Bad(f"{where}.optimizer.{k} must hold one row, got shape {v.shape}.")
+    loop = _exact_keys(value["loop"], f"{where}.loop", _LOOP_KEYS)
+    if _int(loop["k"], f"{where}.loop.k") != 1:
+        raise _Bad(f"{where}.loop.k must be 1 (one model), got {loop['k']!r}.")
+    _int(loop["epoch"], f"{where}.loop.epoch")
+    _int(loop["t"], f"{where}.loop.t")
+    for k, kinds in (
+        ("lr_factor", "f"),
+        ("best_loss", "f"),
+        ("best_score", "f"),
+        ("no_improve", "iu"),
+    ):
+        arr = _array(loop[k], f"{where}.loop.{k}", kinds, 1, finite=k == "lr_factor")
+        if arr.shape != (1,):
+            raise _Bad(f"{where}.loop.{k} must have shape (1,), got {arr.shape}.")
+    history = _list(loop["history"], f"{where}.loop.history")
+    if len(history) != 1:
+        raise _Bad(f"{where}.loop.history must hold one model's history.")
+    _records(history[0], f"{where}.loop.history[0]")
+    gen = _array(value["generator"], f"{where}.generator", "u", 1)
+    try:
+        torch.Generator().set_state(torch.from_numpy(np.ascontiguousarray(gen, dtype=np.uint8)))
+    except (RuntimeError, TypeError, ValueError):
+        raise _Bad(f"{where}.generator is not the state of a torch generator.") from None
+    _int(value["dropout_step"], f"{where}.dropout_step")
+    return value
+
+
+_SCHEMA = {
+    "n_features_in_": lambda v, w: _int(v, w, 1),
+    "feature_names_in_": _names,
+    "n_outputs_": lambda v, w: _int(v, w, 1),
+    "n_layers_": lambda v, w: _int(v, w, 2),
+    "out_activation_": _str,
+    "coefs_": lambda v, w: _arrays(v, w, 2),
+    "intercepts_": lambda v, w: _arrays(v, w, 1),
+    "history_": _records,
+    "n_iter_": _int,
+    "t_": _int,
+    "loss_curve_": _reals,
+    "loss_": _real,
+    "validation_loss_curve_": lambda v, w: _reals(v, w, none=True),
+    "validation_scores_": lambda v, w: _reals(v, w, none=True, item_none=True),
+    "best_validation_score_": lambda v, w: _real(v, w, none=True),
+    "best_loss_": lambda v, w: _real(v, w, none=True),
+    "_solver_state": _solver_state,
+}
+_CLASSIFIER_SCHEMA = {
+    "classes_": lambda v, w: _array(v, w, "biufUO", 1),
+    "_label_binarizer": _label_binarizer,
+}
+_REQUIRED = (
+    "n_features_in_",
+    "n_outputs_",
+    "n_layers_",
+    "out_activation_",
+    "coefs_",
+    "intercepts_",
+)
+
+
+def _check_fitted(est, fitted: dict) -> dict:
+    """The fitted attributes, each checked against the schema of ``est``'s class."""
+    from .estimators import MLPClassifier
+
+    schema = dict(_SCHEMA)
+    required = list(_REQUIRED)
+    if isinstance(est, MLPClassifier):
+        schema |= _CLASSIFIER_SCHEMA
+        required += list(_CLASSIFIER_SCHEMA)
+    unknown = sorted(set(fitted) - set(schema))
+    if unknown:
+        raise _Bad(
+            f"it holds unknown fitted attributes {unknown!r:.200} for a "
+            f"{type(est).__name__}; it has only {sorted(k for k in schema if k[0] != '_')}."
+        )
+    missing = [k for k in required if k not in fitted]
+    if missing:
+        raise _Bad(f"it lacks the fitted attributes {missing}; the file is incomplete.")
+    return {k: schema[k](v, f"fitted.{k}") for k, v in fitted.items()}
+
+
+def _check_layers(est, fitted: dict) -> None:
+    coefs, intercepts = fitted["coefs_"], fitted["intercepts_"]
+    n_layers = fitted["n_layers_"]
+    if len(coefs) != len(intercepts) or len(coefs) != n_layers - 1:
+        raise _Bad(
+            f"it has {len(coefs)} weight matrices and {len(intercepts)} bias "
+            f"vectors for n_layers_={n_layers}; it is corrupted."
+        )
+    n_in = fitted["n_features_in_"]
+    for i, (w, b) in enumerate(zip(coefs, intercepts)):
+        if w.shape[0] != n_in or b.shape != (w.shape[1],):
+            raise _Bad(
+                f"Layer {i} has weights of shape {w.shape} and biases of shape {b.shape}, "
+                f"but it should map {n_in} inputs; the file is corrupted."
+            )
+        n_in = w.shape[1]
+    if n_in != fitted["n_outputs_"]:
+        raise _Bad(
+            f"the last layer has {n_in} outputs but n_outputs_={fitted['n_outputs_']}; "
+            "the file is corrupted."
+        )
+    dtypes = sorted({a.dtype.name for a in coefs + intercepts})
+    if dtypes not in (["float32"], ["float64"]):
+        raise _Bad(f"its weights must all be float32 or all float64, got {dtypes}.")
+    names = fitted.get("feature_names_in_")
+    if names is not None and len(names) != fitted["n_features_in_"]:
+        raise _Bad(
+            f"it has {len(names)} feature names for n_features_in_={fitted['n_features_in_']}."
+        )
+    solver = fitted.get("_solver_state")
+    if solver is not None:
+        n_params = sum(a.size for a in coefs + intercepts)
+        for k, v in solver["optimizer"].items():
+            if v.shape[1] not in (1, n_params):
+                raise _Bad(
+                    f"fitted._solver_state.optimizer.{k} has shape {v.shape}, but the "
+                    f"network has {n_params} weights."
+                )
+
+
+def _check_classes(fitted: dict) -> None:
+    classes, lb = fitted["classes_"], fitted["_label_binarizer"]
+    n_out, kind = fitted["n_outputs_"], lb["y_type_"]
+    expected = 2 if kind == "binary" else n_out
+    if (kind == "binary") != (n_out == 1) or len(classes) != expected:
+        raise _Bad(
+            f"it has {len(classes)} classes_ ({kind}) for a network with {n_out} outputs; "
+            f"a {kind} classifier with {n_out} outputs has {expected}."
+        )
+    try:
+        distinct = len(np.unique(classes)) == len(classes)
+    except TypeError:  # labels of mixed types do not sort
+        distinct = False
+    if not distinct:
+        raise _Bad(f"its classes_ must be distinct labels of one type, got {classes!r:.120}.")
+
+
 def _restore_state(est, fitted: dict) -> None:
+    """Set the fitted attributes on ``est``, after checking all of them."""
     from sklearn.preprocessing import LabelBinarizer
 
+    from .nn.losses import LOSSES
     from .training.history import History
     from .training.loop import LoopState
 
+    fitted = _check_fitted(est, fitted)
+    _check_layers(est, fitted)
     lb_state = fitted.pop("_label_binarizer", None)
     solver = fitted.pop("_solver_state", None)
-    for key, value in fitted.items():
-        setattr(est, key, value)
-    if "history_" in fitted:
-        est.history_ = History(est.history_)
+    lb = None
     if lb_state is not None:
-        classes = np.asarray(est.classes_)
+        _check_classes(fitted | {"_label_binarizer": lb_state})
+        classes = fitted["classes_"]
+        lb_state = dict(lb_state)
         params = {k: lb_state.pop(k) for k in ("neg_label", "pos_label", "sparse_output")}
         lb = LabelBinarizer(**params).fit(classes)
         # fitting on classes_ gives their order back; y_type_ (multilabel, binary)
@@ -338,31 +594,19 @@ def _restore_state(est, fitted: dict) -> None:
         for key, value in lb_state.items():
             setattr(lb, key, value)
         est._label_binarizer = lb
+    expected = LOSSES[est._loss_name()].out_activation
+    if fitted["out_activation_"] != expected:
+        raise _Bad(
+            f"its out_activation_ is {fitted['out_activation_']!r:.40}, but a "
+            f"{type(est).__name__} with these parameters and classes has {expected!r}."
+        )
+    for key, value in fitted.items():
+        setattr(est, key, value)
+    if "history_" in fitted:
+        est.history_ = History(est.history_)
     if solver is not None:
-        solver["loop"] = LoopState(**solver["loop"])
+        solver = dict(solver, loop=LoopState(**solver["loop"]))
         est._solver_state = solver
-
-
-def _check_layers(est) -> None:
-    coefs, intercepts = est.coefs_, est.intercepts_
-    if len(coefs) != len(intercepts) or len(coefs) != est.n_layers_ - 1:
-        raise ValueError(
-            f"The file has {len(coefs)} weight matrices and {len(intercepts)} bias "
-            f"vectors for n_layers_={est.n_layers_}; it is corrupted."
-        )
-    n_in = est.n_features_in_
-    for i, (w, b) in enumerate(zip(coefs, intercepts)):
-        if w.ndim != 2 or w.shape[0] != n_in or b.shape != (w.shape[1],):
-            raise ValueError(
-                f"Layer {i} has weights of shape {w.shape} and biases of shape {b.shape}, "
-                f"but it should map {n_in} inputs; the file is corrupted."
-            )
-        n_in = w.shape[1]
-    if n_in != est.n_outputs_:
-        raise ValueError(
-            f"The last layer has {n_in} outputs but n_outputs_={est.n_outputs_}; "
-            "the file is corrupted."
-        )
 
 
 # ----------------------------------------------------------------- public
@@ -633,11 +877,7 @@ def _build(doc: dict, tensors: dict, device=None):
     except (ValueError, TypeError) as exc:
         raise _Bad(f"{PARAMS_FILE} holds an invalid parameter: {exc}") from None
     _check_device(est.device)
-    try:
-        _restore_state(est, fitted)
-        _check_layers(est)
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise _Bad(f"it is incompatible with this skdl: {exc!r}") from None
+    _restore_state(est, fitted)
     return est
 
 

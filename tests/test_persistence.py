@@ -335,10 +335,12 @@ from skdl import ModelFileError  # noqa: E402
 
 @pytest.fixture(scope="module")
 def small_file(tmp_path_factory):
-    """The bytes of a small saved classifier (lbfgs: no optimizer state), and the model."""
+    """The bytes of a small saved 3-class classifier (lbfgs: no optimizer state), and
+    the model."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        est = MLPClassifier(**(TINY | {"solver": "lbfgs"})).fit(X, np.arange(40) % 3)
+        y = np.array(["a", "b", "c"])[np.arange(40) % 3]  # classes_ in the JSON
+        est = MLPClassifier(**(TINY | {"solver": "lbfgs"})).fit(X, y)
     path = tmp_path_factory.mktemp("small") / "m.skdl"
     save(est, path)
     return path.read_bytes(), est
@@ -626,3 +628,177 @@ def test_save_refuses_what_load_would_refuse(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="MAX_PARAMS_BYTES"):
         save(est, tmp_path / "n.skdl")
     assert not (tmp_path / "n.skdl").exists()
+
+
+# ---------------------------------------------------- the schema of fitted state
+def _tensors_edit(name, fn):
+    def edit(blob):
+        import safetensors.numpy as stn
+
+        tensors = stn.load(blob)
+        tensors[name] = fn(tensors[name])
+        return stn.save(tensors)
+
+    return edit
+
+
+def _nan_first(a):
+    a = a.copy()
+    a.flat[0] = np.nan
+    return a
+
+
+SCHEMA_CASES = {
+    # found by the adversarial suite: each loaded, then failed or misbehaved later
+    "predict-attribute": (_set("fitted", "predict", value=5), None, "unknown fitted .*'predict'"),
+    "predict_proba-schedule": (
+        _set("fitted", "predict_proba", value={"class": "ExponentialSchedule", "params": {
+            "dict": []}}),
+        None,
+        "unknown fitted .*'predict_proba'",
+    ),
+    "one-class-for-3-outputs": (
+        _set("fitted", "classes_", value={"ndarray": ["a"], "dtype": "<U1", "shape": [1]}),
+        None,
+        "1 classes_ \\(multiclass\\) for a network with 3 outputs",
+    ),
+    "nan-weights": (None, _tensors_edit("coefs_.1", _nan_first), "fitted.coefs_\\[1\\] holds NaN"),
+    "inf-bias": (
+        None, _tensors_edit("intercepts_.0", lambda a: a + np.inf), "intercepts_\\[0\\] holds NaN"
+    ),
+    # and the rest of the schema
+    "private-attribute": (_set("fitted", "_forward", value=1), None, "unknown fitted"),
+    "classifier-attribute-on-regressor": (
+        lambda d: (d.update(estimator="MLPRegressor"), d["params"].pop("class_weight")),
+        None,
+        "unknown fitted .*classes_",
+    ),
+    "missing-n_layers": (lambda d: d["fitted"].pop("n_layers_"), None, "lacks .*n_layers_"),
+    "n_iter-string": (_set("fitted", "n_iter_", value="3"), None, "n_iter_ must be an integer"),
+    "n_features-bool": (_set("fitted", "n_features_in_", value=True), None, "n_features_in_"),
+    "loss_curve-strings": (_set("fitted", "loss_curve_", value=["a"]), None, "must be a number"),
+    "history-nested": (_set("fitted", "history_", value=[{"dict": [["epoch", [1]]]}]), None,
+                       "history_\\[0\\] must be a record"),
+    "out_activation": (_set("fitted", "out_activation_", value="identity"), None,
+                       "out_activation_ is 'identity'"),
+    "n_features-mismatch": (_set("fitted", "n_features_in_", value=4), None, "should map 4"),
+    "n_outputs-mismatch": (_set("fitted", "n_outputs_", value=2), None, "n_outputs_=2"),
+    "feature-names-length": (
+        _set("fitted", "feature_names_in_", value={"ndarray": ["a"], "dtype": "|O", "shape": [1]}),
+        None,
+        "1 feature names for n_features_in_=3",
+    ),
+    "duplicate-classes": (_set("fitted", "classes_", value={"ndarray": ["a", "a", "b"],
+                                                           "dtype": "<U1", "shape": [3]}),
+                          None, "distinct"),
+    "mixed-classes": (_set("fitted", "classes_", value={"ndarray": ["a", 1, "b"],
+                                                       "dtype": "|O", "shape": [3]}),
+                      None, "distinct"),
+    "y_type": (_set("fitted", "_label_binarizer", "dict", 3, 1, value="continuous"), None,
+               "y_type_ must be one of"),
+    "binarizer-keys": (lambda d: d["fitted"]["_label_binarizer"]["dict"].pop(), None,
+                       "_label_binarizer must have the keys"),
+    "weights-dtype": (None, _tensors_edit("coefs_.0", lambda a: a.astype(np.int64)),
+                      "declares .* float64"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(SCHEMA_CASES))
+def test_fitted_state_is_checked_against_the_schema(case, small_file, tmp_path):
+    blob, _ = small_file
+    path = tmp_path / "m.skdl"
+    path.write_bytes(blob)
+    edit, weights, match = SCHEMA_CASES[case]
+    if weights is not None:
+        with zipfile.ZipFile(path) as zf:
+            weights = weights(zf.read(WEIGHTS_FILE))
+    _rewrite(path, edit, weights)
+    with pytest.raises(ModelFileError, match=match):
+        load(path)
+
+
+@pytest.fixture(scope="module")
+def adam_file(tmp_path_factory):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPRegressor(**TINY).fit(X, RNG.rand(40))
+    path = tmp_path_factory.mktemp("adam") / "m.skdl"
+    save(est, path)
+    return path.read_bytes(), est
+
+
+SOLVER_CASES = {
+    "optimizer-shape": (
+        None, _tensors_edit("_solver_state.optimizer.exp_avg", lambda a: a[:, :5]), "declares"
+    ),
+    "optimizer-nan": (
+        None, _tensors_edit("_solver_state.optimizer.exp_avg", _nan_first), "exp_avg holds NaN"
+    ),
+    "generator-garbage": (None, _tensors_edit("_solver_state.generator", lambda a: a[:10]),
+                          "declares"),
+    "loop-k": (_set("fitted", "_solver_state", "dict", 2, 1, "dict", 0, 1, value=2), None,
+               "loop.k must be 1"),
+    "solver-keys": (lambda d: d["fitted"]["_solver_state"]["dict"].pop(), None,
+                    "_solver_state must have the keys"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(SOLVER_CASES))
+def test_solver_state_is_checked(case, adam_file, tmp_path):
+    blob, _ = adam_file
+    path = tmp_path / "m.skdl"
+    path.write_bytes(blob)
+    edit, weights, match = SOLVER_CASES[case]
+    if weights is not None:
+        with zipfile.ZipFile(path) as zf:
+            weights = weights(zf.read(WEIGHTS_FILE))
+    _rewrite(path, edit, weights)
+    with pytest.raises(ModelFileError, match=match):
+        load(path)
+
+
+def test_optimizer_state_must_fit_the_network(adam_file, tmp_path):
+    import safetensors.numpy as stn
+
+    blob, _ = adam_file
+    path = tmp_path / "m.skdl"
+    path.write_bytes(blob)
+    with zipfile.ZipFile(path) as zf:
+        tensors = stn.load(zf.read(WEIGHTS_FILE))
+    name = "_solver_state.optimizer.exp_avg"
+    tensors[name] = tensors[name][:, :5]
+    shape = ("_solver_state", "dict", 1, 1, "dict", 1, 1, "shape")
+    _rewrite(path, _set("fitted", *shape, value=[1, 5]), stn.save(tensors))
+    with pytest.raises(ModelFileError, match="exp_avg has shape \\(1, 5\\), but the network has"):
+        load(path)
+
+
+def test_generator_state_must_be_a_torch_generators(adam_file, tmp_path):
+    import safetensors.numpy as stn
+
+    blob, _ = adam_file
+    path = tmp_path / "m.skdl"
+    path.write_bytes(blob)
+    with zipfile.ZipFile(path) as zf:
+        tensors = stn.load(zf.read(WEIGHTS_FILE))
+    tensors["_solver_state.generator"] = tensors["_solver_state.generator"][:10]
+    shape = ("_solver_state", "dict", 3, 1, "shape")
+    _rewrite(path, _set("fitted", *shape, value=[10]), stn.save(tensors))
+    with pytest.raises(ModelFileError, match="not the state of a torch generator"):
+        load(path)
+
+
+def test_schema_knows_every_fitted_attribute():
+    # the schema is the list of what a fit sets: keep it in step with LoopState
+    from skdl import persistence
+    from skdl.training.loop import LoopState
+
+    assert persistence._LOOP_KEYS == tuple(f.name for f in __import__("dataclasses").fields(
+        LoopState))  # fmt: skip
+    for case in sorted(CASES):
+        est, y = CASES[case]
+        state = persistence._fitted_state(est.fit(X, y))
+        schema = persistence._SCHEMA | (
+            persistence._CLASSIFIER_SCHEMA if isinstance(est, MLPClassifier) else {}
+        )
+        assert set(state) <= set(schema), case
