@@ -357,3 +357,177 @@ def test_malformed_data(case):
     with pytest.raises((ValueError, TypeError)) as info:
         _fit(est, Xb, yb, **fit_params)
     _check_error(info.value, pattern)
+
+
+# ------------------------------------- 4. hypothesis: tampered model files
+# skdl.load on a file with flipped bytes, cut short, or with its JSON or tensors
+# edited: either the one error type, ModelFileError naming the file, or a whole
+# model that predicts finite values (never a raw error, never a half-loaded model).
+MODELS = {
+    # string classes (in the JSON) and Adam's solver state (in the tensors)
+    "clf": lambda: MLPClassifier(**BASE).fit(X, np.array(["a", "b", "c", "d"] * 5)),
+    "reg": lambda: MLPRegressor(**(BASE | {"solver": "lbfgs"})).fit(X, RNG.rand(20, 2)),
+}
+_SAVED: dict = {}
+
+
+def _saved(kind):
+    """(file bytes, params.json document, tensors) of a small saved model, made once."""
+    if kind not in _SAVED:
+        import io
+        import json
+        import tempfile
+        import zipfile
+
+        import safetensors.numpy as stn
+
+        from skdl import save
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est = MODELS[kind]()
+        with tempfile.TemporaryDirectory() as tmp:
+            save(est, f"{tmp}/m.skdl")
+            with open(f"{tmp}/m.skdl", "rb") as fh:
+                blob = fh.read()
+        with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+            doc = json.loads(zf.read("params.json"))
+            tensors = stn.load(zf.read("weights.safetensors"))
+        _SAVED[kind] = blob, doc, tensors
+    return _SAVED[kind]
+
+
+def _paths(node, prefix=()):
+    """Every position in a JSON document, as a tuple of keys and indices."""
+    yield prefix
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(
+        node, list) else ()  # fmt: skip
+    for key, child in items:
+        yield from _paths(child, (*prefix, key))
+
+
+def _zip(text, weights):
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("params.json", text, compress_type=zipfile.ZIP_DEFLATED)
+        zf.writestr("weights.safetensors", weights)
+    return buf.getvalue()
+
+
+TENSOR_NAMES = ["coefs_.0", "coefs_.1", "intercepts_.0", "classes_", "nope", "_solver_state.loop.k"]
+JSON_VALUE = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.floats(),  # NaN / Infinity as JSON constants too
+        st.text(max_size=5),
+        st.sampled_from(["inf", "nan", "cuda", "bogus", "float64", "<U99999999", "|O", "auto",
+                         "multiclass", "softmax", "identity", "predict", "coefs_"]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.text(max_size=4), inner, max_size=3),
+        st.builds(lambda v: {"float": v}, inner),
+        st.builds(lambda v: {"tuple": v}, inner),
+        st.builds(lambda v: {"dict": v}, st.lists(st.lists(inner, max_size=3), max_size=2)),
+        st.builds(lambda v: {"device": v}, inner),
+        st.builds(lambda v, s: {"ndarray": v, "dtype": "|O", "shape": s}, inner, inner),
+        st.builds(
+            lambda n, s, d: {"tensor": n, "shape": s, "dtype": d},
+            st.sampled_from(TENSOR_NAMES),
+            st.lists(st.integers(-1, 5), max_size=3),
+            st.sampled_from(["float64", "float32", "int64", "uint8", "V8", "object"]),
+        ),
+        st.builds(
+            lambda c, p: {"class": c, "params": p},
+            st.sampled_from(["ExponentialSchedule", "StepSchedule", "os.system", "History"]),
+            inner,
+        ),
+        st.builds(lambda n: [[[[[[[[n]]]]]]]] if n % 2 else "[" * (n * 50), st.integers(1, 20)),
+    ),
+    max_leaves=6,
+)  # fmt: skip
+
+
+@st.composite
+def tampered_file(draw):
+    """(kind, the file's bytes, what was done) for one tampering of a saved model."""
+    import json
+
+    import safetensors.numpy as stn
+
+    kind = draw(st.sampled_from(sorted(MODELS)))
+    blob, doc, tensors = _saved(kind)
+    how = draw(st.sampled_from(["flip", "truncate", "json", "json-text", "tensor"]))
+    if how == "flip":
+        data = bytearray(blob)
+        for _ in range(draw(st.integers(1, 3))):
+            data[draw(st.integers(0, len(blob) - 1))] ^= draw(st.integers(1, 255))
+        return kind, bytes(data), how
+    if how == "truncate":
+        return kind, blob[: draw(st.integers(0, len(blob) - 1))], how
+    weights = stn.save(tensors, metadata={"format": "skdl"})
+    if how == "json-text":  # edit the text: drop or repeat a stretch of it
+        text = json.dumps(doc)
+        i, j = sorted(draw(st.lists(st.integers(0, len(text)), min_size=2, max_size=2)))
+        text = text[:i] + draw(st.sampled_from(["", text[i:j], "[" * 5000, "\\ud800"])) + text[j:]
+        return kind, _zip(text, weights), how
+    if how == "tensor":  # valid checksums, edited values
+        name = draw(st.sampled_from(sorted(tensors)))
+        array = tensors[name].copy()
+        if array.size:
+            value = draw(st.sampled_from([np.nan, np.inf, -np.inf, 0.0, 3.5, -1e3, 255]))
+            if array.dtype.kind in "iub":
+                value = 255 if not np.isfinite(value) else int(value) % 256
+            array.flat[draw(st.integers(0, array.size - 1))] = value
+        shape = draw(st.sampled_from([None, (array.size,), (1, array.size), (0,)]))
+        if shape is not None:
+            array = np.resize(array, shape)
+        return kind, _zip(json.dumps(doc), stn.save(tensors | {name: array})), how
+    doc = json.loads(json.dumps(doc))
+    paths = list(_paths(doc))
+    path = paths[draw(st.integers(0, len(paths) - 1))]
+    parent = doc
+    for key in path[:-1]:
+        parent = parent[key]
+    op = draw(st.sampled_from(["replace", "delete", "add"] if path else ["replace"]))
+    if not path:
+        doc = draw(JSON_VALUE)
+    elif op == "replace":
+        parent[path[-1]] = draw(JSON_VALUE)
+    elif op == "delete":
+        del parent[path[-1]]
+    elif isinstance(parent, dict):
+        key = draw(st.sampled_from(["predict", "_forward", "coefs_", "classes_", "x_", "class"]))
+        parent[key] = draw(JSON_VALUE)
+    else:
+        parent.insert(path[-1], draw(JSON_VALUE))
+    return kind, _zip(json.dumps(doc), weights), f"{how}-{op}-{path}"
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(case=tampered_file())
+def test_tampered_model_file(case, tmp_path):
+    from skdl import ModelFileError, load
+
+    kind, data, how = case
+    path = tmp_path / "m.skdl"
+    path.write_bytes(data)
+    try:
+        est = load(path)
+    except ModelFileError as exc:
+        assert str(path) in str(exc)
+        return
+    except Exception as exc:  # noqa: BLE001 - the type is what is being tested
+        pytest.fail(f"{how}: {type(exc).__name__} instead of ModelFileError: {exc}")
+    # a whole model: it predicts, with finite values (on this machine's CPU: a
+    # tampered 'device' that names a GPU is a valid model for another machine)
+    est.set_params(device="cpu")
+    pred = est.predict(X)
+    assert pred.shape[0] == len(X)
+    out = est.predict_proba(X) if kind == "clf" else pred
+    assert np.isfinite(out).all(), how

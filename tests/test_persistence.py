@@ -327,3 +327,478 @@ def test_safetensors_is_a_core_dependency():
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     assert any(d.startswith("safetensors") for d in project["dependencies"])
     assert project["optional-dependencies"]["persistence"] == ["safetensors>=0.4"]
+
+
+# ------------------------------------------- loading never half-succeeds (#12)
+from skdl import ModelFileError  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def small_file(tmp_path_factory):
+    """The bytes of a small saved 3-class classifier (lbfgs: no optimizer state), and
+    the model."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        y = np.array(["a", "b", "c"])[np.arange(40) % 3]  # classes_ in the JSON
+        est = MLPClassifier(**(TINY | {"solver": "lbfgs"})).fit(X, y)
+    path = tmp_path_factory.mktemp("small") / "m.skdl"
+    save(est, path)
+    return path.read_bytes(), est
+
+
+def _load_or_refuse(path, blob, est=None):
+    """Write ``blob`` to ``path`` and load it: a ModelFileError naming the file, or a
+    model that predicts (as the original, when ``est`` is given)."""
+    path.write_bytes(blob)
+    try:
+        loaded = load(path)
+    except ModelFileError as exc:
+        assert str(path) in str(exc)
+        return exc
+    if est is None:
+        assert np.isfinite(loaded.predict_proba(X)).all()
+    else:  # intact (comparing the weights is faster than predicting)
+        for a, b in zip(loaded.coefs_ + loaded.intercepts_, est.coefs_ + est.intercepts_):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(loaded.classes_, est.classes_)
+    return None
+
+
+def _structure_offsets(blob):
+    """Offsets of every zip header byte (local headers, central directory, end record)."""
+    with zipfile.ZipFile(__import__("io").BytesIO(blob)) as zf:
+        data = []
+        for info in zf.infolist():
+            n, m = np.frombuffer(blob[info.header_offset + 26 : info.header_offset + 30], "<u2")
+            start = info.header_offset + 30 + int(n) + int(m)
+            data.append(range(start, start + info.compress_size))
+    inside = set().union(*map(set, data))
+    return [i for i in range(len(blob)) if i not in inside], sorted(inside)
+
+
+def test_flipped_byte_anywhere_is_one_error_type(small_file, tmp_path):
+    # A third of all offsets escaped as zlib.error, NotImplementedError, EOFError,
+    # OSError or BadZipFile; now every header byte (and every 11th data byte) is
+    # either refused with ModelFileError or harmless (a timestamp) and loads intact.
+    blob, est = small_file
+    headers, data = _structure_offsets(blob)
+    refused = 0
+    for i in headers + data[::11]:
+        flipped = bytearray(blob)
+        flipped[i] ^= 0xFF
+        refused += _load_or_refuse(tmp_path / "m.skdl", bytes(flipped), est) is not None
+    assert refused > len(headers) // 2
+
+
+def test_truncated_file_is_one_error_type(small_file, tmp_path):
+    blob, _ = small_file
+    for n in list(range(0, len(blob), 13)) + [len(blob) - k for k in range(1, 40)]:
+        exc = _load_or_refuse(tmp_path / "m.skdl", blob[:n])
+        assert exc is not None, f"a file cut to {n} of {len(blob)} bytes loaded"
+
+
+def _with_params_text(path, text):
+    with zipfile.ZipFile(path) as zf:
+        blob = zf.read(WEIGHTS_FILE)
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(PARAMS_FILE, text)
+        zf.writestr(WEIGHTS_FILE, blob)
+
+
+@pytest.mark.parametrize("where", ["top", "value"])
+def test_deeply_nested_json_is_refused_before_parsing(small_file, tmp_path, where):
+    blob, _ = small_file
+    path = tmp_path / "m.skdl"
+    path.write_bytes(blob)
+    if where == "top":  # 100k deep: json.loads raised RecursionError
+        text = "[" * 100_000 + "]" * 100_000
+    else:  # a parameter nested 480 lists deep: the decoder recursed into it
+        with zipfile.ZipFile(path) as zf:
+            doc = json.loads(zf.read(PARAMS_FILE))
+        text = json.dumps(doc).replace('"alpha": 0.0001', '"alpha": ' + "[" * 480 + "]" * 480)
+        assert "[[[" in text
+    _with_params_text(path, text)
+    with pytest.raises(ModelFileError, match="nests (100000|48\\d) levels deep"):
+        load(path)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(small_file, tmp_path):
+    blob, est = small_file
+    path = tmp_path / "m.skdl"
+    path.write_bytes(blob)
+    _rewrite(path, _set("versions", "skdl", value='[{"\\' + "[" * 1000))
+    np.testing.assert_array_equal(load(path).predict(X), est.predict(X))
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (_set("params", "device", value={"device": "bogus"}), "not a torch device: 'bogus'"),
+        (_set("params", "device", value="bogus"), "'device' parameter must be"),
+        (_set("params", "device", value="meta"), "'device' parameter must be"),
+        (_set("params", "alpha", value="abc"), "'alpha' parameter"),
+        (_set("fitted", "loss_", value={"float": "abc"}), "fitted.loss_ must be 'inf'"),
+        (_set("params", "hidden_layer_sizes", value={"tuple": 5}), "must hold a list"),
+        (_set("params", "class_weight", value={"dict": [[[1], 2]]}), "not hashable"),
+        (
+            _set(
+                "params",
+                "learning_rate",
+                value={"class": "StepSchedule", "params": {"dict": [["step_size", 0]]}},
+            ),
+            "step_size",
+        ),
+        (
+            _set(
+                "params",
+                "class_weight",
+                value={"ndarray": [1, 2, 3], "dtype": "<U999999999", "shape": [3]},
+            ),
+            "unsupported array dtype",
+        ),
+        (
+            _set("params", "class_weight", value={"ndarray": [1], "dtype": "|O", "shape": [3]}),
+            "declares shape",
+        ),
+        (_set("fitted", "coefs_", 0, "dtype", value="V100000"), "invalid tensor reference"),
+        (_set("format_version", value=True), "Upgrade"),
+        (_set("fitted", value=[]), "no 'fitted' section"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_bad_values_name_the_file_and_the_value(small_file, tmp_path, edit, match):
+    # {"device": "bogus"} raised torch's RuntimeError; 'abc' as a float a message
+    # without the file; each is now a ModelFileError naming the file
+    blob, _ = small_file
+    path = tmp_path / "m.skdl"
+    path.write_bytes(blob)
+    _rewrite(path, edit)
+    with pytest.raises(ModelFileError, match=match) as info:
+        load(path)
+    assert str(path) in str(info.value) and info.value.path == str(path)
+
+
+def test_gpu_model_loads_with_device_cpu_and_bad_device_argument_is_the_users(small_file, tmp_path):
+    blob, est = small_file
+    path = tmp_path / "m.skdl"
+    path.write_bytes(blob)
+    _rewrite(path, _set("params", "device", value="cuda:7"))
+    assert load(path).device == "cuda:7"  # loads anywhere; predicting needs that GPU
+    loaded = load(path, device="cpu")
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+    with pytest.raises(ValueError, match="device") as info:
+        load(path, device="bogus")
+    assert not isinstance(info.value, ModelFileError)
+
+
+def test_model_file_error_is_exported():
+    assert issubclass(skdl.ModelFileError, ValueError) and "ModelFileError" in skdl.__all__
+
+
+# ----------------------------------------------------------- read with limits
+def _zip_bytes(members):
+    """A zip archive built by hand: ``(name, data, method, crc, file_size)`` per member,
+    ``data`` already compressed (method 8: raw deflate) or stored (method 0)."""
+    import struct
+
+    out, central = bytearray(), bytearray()
+    for name, data, method, crc, size in members:
+        offset, raw = len(out), name.encode()
+        out += struct.pack(
+            "<4s5H3L2H", b"PK\x03\x04", 20, 0, method, 0, 0, crc, len(data), size, len(raw), 0
+        )
+        out += raw + data
+        central += struct.pack(
+            "<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, method, 0, 0, crc, len(data), size,
+            len(raw), 0, 0, 0, 0, 0, offset,
+        )  # fmt: skip
+        central += raw
+    k = len(members)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, k, k, len(central), len(out), 0)
+    return bytes(out + central + end)
+
+
+def _bomb(n_mib, tail: bytes):
+    """Raw deflate of ``n_mib`` MiB of spaces then ``tail``, built in a blink: after a
+    full flush the compressor restarts, so one compressed MiB repeats as is."""
+    import zlib
+
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    chunk = b" " * (1 << 20)
+    block = c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH)
+    data = block * n_mib + c.compress(tail) + c.flush()
+    crc = 0
+    for _ in range(n_mib):
+        crc = zlib.crc32(chunk, crc)
+    return data, zlib.crc32(tail, crc), n_mib * len(chunk) + len(tail)
+
+
+def test_zip_bomb_is_refused_cheaply(small_file, tmp_path):
+    # 206 KiB whose params.json inflates to 200 MiB (valid JSON: spaces, then the
+    # document) loaded and cost 400 MiB; now its declared size refuses it unread
+    import time
+    import tracemalloc
+
+    blob, _ = small_file
+    with zipfile.ZipFile(__import__("io").BytesIO(blob)) as zf:
+        text, weights = zf.read(PARAMS_FILE), zf.read(WEIGHTS_FILE)
+    data, crc, size = _bomb(200, text)
+    path = tmp_path / "bomb.skdl"
+    weights_member = (WEIGHTS_FILE, weights, 0, zipfile.crc32(weights), len(weights))
+    path.write_bytes(_zip_bytes([(PARAMS_FILE, data, 8, crc, size), weights_member]))
+    assert path.stat().st_size < 210 * 1024
+    tracemalloc.start()
+    start = time.perf_counter()
+    with pytest.raises(ModelFileError, match="declares 209,7\\d\\d,\\d\\d\\d bytes uncompressed"):
+        load(path)
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 5 << 20 and elapsed < 0.5, (peak, elapsed)
+
+
+def test_header_that_understates_the_size_is_refused(small_file, tmp_path):
+    # the header says 100 bytes; the stream inflates to 3 MiB: reading stops at the
+    # declared size, and the checksum (or the short JSON) refuses it
+    data, crc, _ = _bomb(3, b"{}")
+    blob, _ = small_file
+    with zipfile.ZipFile(__import__("io").BytesIO(blob)) as zf:
+        weights = zf.read(WEIGHTS_FILE)
+    path = tmp_path / "liar.skdl"
+    weights_member = (WEIGHTS_FILE, weights, 0, zipfile.crc32(weights), len(weights))
+    path.write_bytes(_zip_bytes([(PARAMS_FILE, data, 8, crc, 100), weights_member]))
+    with pytest.raises(ModelFileError):
+        load(path)
+
+
+def test_chunked_read_stops_at_the_limit_even_if_the_header_lies():
+    # zipfile itself stops at the size the header declares; the reader does not rely
+    # on that: a member whose header says 10 bytes and which yields 3 MiB is cut off
+    import io
+    import types
+
+    from skdl import persistence
+
+    class LyingZip:
+        def getinfo(self, name):
+            return types.SimpleNamespace(file_size=10)
+
+        def open(self, info):
+            return Counting(b" " * (3 << 20))
+
+    class Counting(io.BytesIO):
+        total = 0
+
+        def read(self, n=-1):
+            out = super().read(n)
+            Counting.total += len(out)
+            return out
+
+    with pytest.raises(persistence._Bad, match="inflates to more than the 1,048,576 bytes"):
+        persistence._read_member(LyingZip(), PARAMS_FILE, 1 << 20, "at most")
+    assert Counting.total == (1 << 20) + 1  # not one chunk more
+
+
+def test_weights_larger_than_the_declared_tensors_are_refused(small_file, tmp_path):
+    # the weights may take what params.json's tensors declare (plus a header), no more
+    import safetensors.numpy as stn
+
+    blob, est = small_file
+    path = tmp_path / "m.skdl"
+    path.write_bytes(blob)
+    with zipfile.ZipFile(path) as zf:
+        tensors = stn.load(zf.read(WEIGHTS_FILE))
+    _rewrite(path, weights=stn.save(tensors, metadata={"pad": " " * 100_000}))
+    with pytest.raises(ModelFileError, match="more than the .* bytes that the tensors declared"):
+        load(path)
+    _rewrite(path, weights=stn.save(tensors | {"extra": np.zeros(1)}))
+    with pytest.raises(ModelFileError, match="does not declare: \\['extra'\\]"):
+        load(path)
+
+
+def test_save_refuses_what_load_would_refuse(tmp_path, monkeypatch):
+    from skdl import persistence
+
+    est = MLPRegressor(**TINY).fit(X, RNG.rand(40))
+    save(est, tmp_path / "m.skdl")
+    size = zipfile.ZipFile(tmp_path / "m.skdl").getinfo(PARAMS_FILE).file_size
+    monkeypatch.setattr(persistence, "MAX_PARAMS_BYTES", size - 1)
+    with pytest.raises(ModelFileError, match="declares .* bytes uncompressed"):
+        load(tmp_path / "m.skdl")
+    with pytest.raises(ValueError, match="MAX_PARAMS_BYTES"):
+        save(est, tmp_path / "n.skdl")
+    assert not (tmp_path / "n.skdl").exists()
+
+
+# ---------------------------------------------------- the schema of fitted state
+def _tensors_edit(name, fn):
+    def edit(blob):
+        import safetensors.numpy as stn
+
+        tensors = stn.load(blob)
+        tensors[name] = fn(tensors[name])
+        return stn.save(tensors)
+
+    return edit
+
+
+def _nan_first(a):
+    a = a.copy()
+    a.flat[0] = np.nan
+    return a
+
+
+SCHEMA_CASES = {
+    # found by the adversarial suite: each loaded, then failed or misbehaved later
+    "predict-attribute": (_set("fitted", "predict", value=5), None, "unknown fitted .*'predict'"),
+    "predict_proba-schedule": (
+        _set("fitted", "predict_proba", value={"class": "ExponentialSchedule", "params": {
+            "dict": []}}),
+        None,
+        "unknown fitted .*'predict_proba'",
+    ),
+    "one-class-for-3-outputs": (
+        _set("fitted", "classes_", value={"ndarray": ["a"], "dtype": "<U1", "shape": [1]}),
+        None,
+        "1 classes_ \\(multiclass\\) for a network with 3 outputs",
+    ),
+    "nan-weights": (None, _tensors_edit("coefs_.1", _nan_first), "fitted.coefs_\\[1\\] holds NaN"),
+    "inf-bias": (
+        None, _tensors_edit("intercepts_.0", lambda a: a + np.inf), "intercepts_\\[0\\] holds NaN"
+    ),
+    # and the rest of the schema
+    "private-attribute": (_set("fitted", "_forward", value=1), None, "unknown fitted"),
+    "classifier-attribute-on-regressor": (
+        lambda d: (d.update(estimator="MLPRegressor"), d["params"].pop("class_weight")),
+        None,
+        "unknown fitted .*classes_",
+    ),
+    "missing-n_layers": (lambda d: d["fitted"].pop("n_layers_"), None, "lacks .*n_layers_"),
+    "n_iter-string": (_set("fitted", "n_iter_", value="3"), None, "n_iter_ must be an integer"),
+    "n_features-bool": (_set("fitted", "n_features_in_", value=True), None, "n_features_in_"),
+    "loss_curve-strings": (_set("fitted", "loss_curve_", value=["a"]), None, "must be a number"),
+    "history-nested": (_set("fitted", "history_", value=[{"dict": [["epoch", [1]]]}]), None,
+                       "history_\\[0\\] must be a record"),
+    "out_activation": (_set("fitted", "out_activation_", value="identity"), None,
+                       "out_activation_ is 'identity'"),
+    "n_features-mismatch": (_set("fitted", "n_features_in_", value=4), None, "should map 4"),
+    "n_outputs-mismatch": (_set("fitted", "n_outputs_", value=2), None, "n_outputs_=2"),
+    "feature-names-length": (
+        _set("fitted", "feature_names_in_", value={"ndarray": ["a"], "dtype": "|O", "shape": [1]}),
+        None,
+        "1 feature names for n_features_in_=3",
+    ),
+    "duplicate-classes": (_set("fitted", "classes_", value={"ndarray": ["a", "a", "b"],
+                                                           "dtype": "<U1", "shape": [3]}),
+                          None, "distinct"),
+    "mixed-classes": (_set("fitted", "classes_", value={"ndarray": ["a", 1, "b"],
+                                                       "dtype": "|O", "shape": [3]}),
+                      None, "distinct"),
+    "y_type": (_set("fitted", "_label_binarizer", "dict", 3, 1, value="continuous"), None,
+               "y_type_ must be one of"),
+    "binarizer-keys": (lambda d: d["fitted"]["_label_binarizer"]["dict"].pop(), None,
+                       "_label_binarizer must have the keys"),
+    "weights-dtype": (None, _tensors_edit("coefs_.0", lambda a: a.astype(np.int64)),
+                      "declares .* float64"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(SCHEMA_CASES))
+def test_fitted_state_is_checked_against_the_schema(case, small_file, tmp_path):
+    blob, _ = small_file
+    path = tmp_path / "m.skdl"
+    path.write_bytes(blob)
+    edit, weights, match = SCHEMA_CASES[case]
+    if weights is not None:
+        with zipfile.ZipFile(path) as zf:
+            weights = weights(zf.read(WEIGHTS_FILE))
+    _rewrite(path, edit, weights)
+    with pytest.raises(ModelFileError, match=match):
+        load(path)
+
+
+@pytest.fixture(scope="module")
+def adam_file(tmp_path_factory):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPRegressor(**TINY).fit(X, RNG.rand(40))
+    path = tmp_path_factory.mktemp("adam") / "m.skdl"
+    save(est, path)
+    return path.read_bytes(), est
+
+
+SOLVER_CASES = {
+    "optimizer-shape": (
+        None, _tensors_edit("_solver_state.optimizer.exp_avg", lambda a: a[:, :5]), "declares"
+    ),
+    "optimizer-nan": (
+        None, _tensors_edit("_solver_state.optimizer.exp_avg", _nan_first), "exp_avg holds NaN"
+    ),
+    "generator-garbage": (None, _tensors_edit("_solver_state.generator", lambda a: a[:10]),
+                          "declares"),
+    "loop-k": (_set("fitted", "_solver_state", "dict", 2, 1, "dict", 0, 1, value=2), None,
+               "loop.k must be 1"),
+    "solver-keys": (lambda d: d["fitted"]["_solver_state"]["dict"].pop(), None,
+                    "_solver_state must have the keys"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(SOLVER_CASES))
+def test_solver_state_is_checked(case, adam_file, tmp_path):
+    blob, _ = adam_file
+    path = tmp_path / "m.skdl"
+    path.write_bytes(blob)
+    edit, weights, match = SOLVER_CASES[case]
+    if weights is not None:
+        with zipfile.ZipFile(path) as zf:
+            weights = weights(zf.read(WEIGHTS_FILE))
+    _rewrite(path, edit, weights)
+    with pytest.raises(ModelFileError, match=match):
+        load(path)
+
+
+def test_optimizer_state_must_fit_the_network(adam_file, tmp_path):
+    import safetensors.numpy as stn
+
+    blob, _ = adam_file
+    path = tmp_path / "m.skdl"
+    path.write_bytes(blob)
+    with zipfile.ZipFile(path) as zf:
+        tensors = stn.load(zf.read(WEIGHTS_FILE))
+    name = "_solver_state.optimizer.exp_avg"
+    tensors[name] = tensors[name][:, :5]
+    shape = ("_solver_state", "dict", 1, 1, "dict", 1, 1, "shape")
+    _rewrite(path, _set("fitted", *shape, value=[1, 5]), stn.save(tensors))
+    with pytest.raises(ModelFileError, match="exp_avg has shape \\(1, 5\\), but the network has"):
+        load(path)
+
+
+def test_generator_state_must_be_a_torch_generators(adam_file, tmp_path):
+    import safetensors.numpy as stn
+
+    blob, _ = adam_file
+    path = tmp_path / "m.skdl"
+    path.write_bytes(blob)
+    with zipfile.ZipFile(path) as zf:
+        tensors = stn.load(zf.read(WEIGHTS_FILE))
+    tensors["_solver_state.generator"] = tensors["_solver_state.generator"][:10]
+    shape = ("_solver_state", "dict", 3, 1, "shape")
+    _rewrite(path, _set("fitted", *shape, value=[10]), stn.save(tensors))
+    with pytest.raises(ModelFileError, match="not the state of a torch generator"):
+        load(path)
+
+
+def test_schema_knows_every_fitted_attribute():
+    # the schema is the list of what a fit sets: keep it in step with LoopState
+    from skdl import persistence
+    from skdl.training.loop import LoopState
+
+    assert persistence._LOOP_KEYS == tuple(f.name for f in __import__("dataclasses").fields(
+        LoopState))  # fmt: skip
+    for case in sorted(CASES):
+        est, y = CASES[case]
+        state = persistence._fitted_state(est.fit(X, y))
+        schema = persistence._SCHEMA | (
+            persistence._CLASSIFIER_SCHEMA if isinstance(est, MLPClassifier) else {}
+        )
+        assert set(state) <= set(schema), case
