@@ -172,6 +172,8 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 f"y has {Y.shape[1]} outputs but the model was fitted with {self.n_outputs_}. "
                 "Fit from scratch (warm_start=False) to change the number of outputs."
             )
+        if not first_pass:
+            self._check_fitted_layout(cfg, incremental)
         n_init = 1 if not first_pass else self.n_init
         members = [
             (self, seed, np.arange(X.shape[0])) for seed in _seeds(self.random_state, n_init)
@@ -186,6 +188,30 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if tasks is not None:
             tasks.finish()
         return self
+
+    def _check_fitted_layout(self, cfg, incremental) -> None:
+        """``warm_start`` / ``partial_fit`` continue the fitted weights: the layer
+        sizes of the parameters now must be those of ``coefs_``.
+
+        scikit-learn trains on with the old weights when only the widths changed
+        (ignoring the new ``hidden_layer_sizes``) and fails with an AttributeError
+        when the number of layers changed; skdl refuses both, naming the fix.
+        """
+        fitted = (*(c.shape[0] for c in self.coefs_), self.coefs_[-1].shape[1])
+        if tuple(fitted) == tuple(cfg.units):
+            return
+        how = "partial_fit" if incremental else "warm_start=True"
+        fix = (
+            "call fit (a fresh start) to train the new layout"
+            if incremental
+            else "set warm_start=False to train the new layout from scratch"
+        )
+        raise ValueError(
+            f"{how} continues the fitted weights, whose hidden layer sizes are "
+            f"{tuple(fitted[1:-1])}, but the parameters now ask for {tuple(cfg.units[1:-1])} "
+            f"(hidden_layer_sizes={self.hidden_layer_sizes!r}, depth={self.depth!r}, "
+            f"width={self.width!r}). Set them back to the fitted sizes, or {fix}."
+        )
 
     def _prepare(self, X, y, sample_weight, incremental, first_pass):
         """Validate the data; returns X, the 2-D encoded target, row weights and the config."""

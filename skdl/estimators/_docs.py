@@ -61,6 +61,8 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
 
     warm_start : bool, default=False
         Reuse the previous solution (and optimizer state) as initialisation.
+        The layer sizes must stay those of the fitted weights (a ValueError
+        otherwise, as for ``partial_fit``); set warm_start=False to change them.
 
     momentum : float, default=0.9
         Momentum of 'sgd', in [0, 1].

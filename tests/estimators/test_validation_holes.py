@@ -1,0 +1,67 @@
+"""Issue 12, items 8-12 ("validation holes"): inputs and parameters that passed
+validation but then failed inside torch or numpy, or silently gave NaN."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from skdl import MLPClassifier, MLPRegressor
+
+FAST = {"hidden_layer_sizes": (4,), "max_iter": 3, "random_state": 0, "device": "cpu"}
+
+
+def _data(n=40, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, 3)
+    return X, (X[:, 0] > 0).astype(int), X[:, 0] - X[:, 1]
+
+
+def _quiet(call):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return call()
+
+
+def _raises(exc_type, match, call):
+    """pytest.raises, plus: the error is ours (or scikit-learn's), not torch's."""
+    with pytest.raises(exc_type, match=match) as info:
+        _quiet(call)
+    err = info.value
+    assert not isinstance(err, RuntimeError), f"raw {type(err).__name__}: {err}"
+    assert not type(err).__module__.startswith("torch")
+    return err
+
+
+# ---------------------------------------------- 8: continuing another layout
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+@pytest.mark.parametrize(
+    "change", [{"hidden_layer_sizes": (7,)}, {"hidden_layer_sizes": (4, 3)}, {"depth": 2}]
+)
+def test_continue_with_another_layout(Estimator, how, change):
+    X, yc, yr = _data()
+    y = yc if Estimator is MLPClassifier else yr
+    est = Estimator(**FAST, warm_start=how == "warm_start")
+    _quiet(lambda: est.fit(X, y))
+    coefs = [c.copy() for c in est.coefs_]
+    est.set_params(**change)
+    call = est.fit if how == "warm_start" else est.partial_fit
+    err = _raises(ValueError, r"hidden layer sizes are \(4,\)", lambda: call(X, y))
+    assert "warm_start=False" in str(err) or "call fit" in str(err)
+    # nothing changed: the fitted model still predicts with its weights
+    assert all(np.array_equal(a, b) for a, b in zip(coefs, est.coefs_))
+    assert est.predict(X).shape[0] == X.shape[0]
+    # a fresh fit trains the new layout
+    est.set_params(warm_start=False)
+    _quiet(lambda: est.fit(X, y))
+    assert len(est.coefs_) == est.n_layers_ - 1
+
+
+def test_continue_with_the_same_layout_still_works():
+    X, yc, _ = _data()
+    est = _quiet(lambda: MLPClassifier(**FAST, warm_start=True).fit(X, yc))
+    est.set_params(hidden_layer_sizes=[4])  # a list of the same sizes
+    _quiet(lambda: est.fit(X, yc))
+    _quiet(lambda: est.partial_fit(X, yc))
