@@ -40,6 +40,7 @@ from ._config import (
     FitConfig,
     build_optimizer,
     build_step_context,
+    check_fit_memory,
     resolve_device,
     resolve_dtype,
 )
@@ -54,11 +55,14 @@ def _seeds(random_state, n_init: int) -> list[int]:
 
     So ``fit(n_init=3, random_state=0)`` trains exactly the models that
     ``random_state=0, 1, 2`` train alone.
+    Seeds wrap around at ``2**32`` (what ``train_test_split`` accepts), so any
+    ``n_init`` draws valid seeds.
     """
     if isinstance(random_state, (int, np.integer)):
-        return [int(random_state) + j for j in range(n_init)]
-    base = check_random_state(random_state).randint(0, 2**31 - 1 - n_init)
-    return [int(base) + j for j in range(n_init)]
+        base = int(random_state)
+    else:
+        base = int(check_random_state(random_state).randint(0, 2**31 - 1))
+    return [(base + j) % 2**32 for j in range(n_init)]
 
 
 def _join_loop_states(states: list) -> LoopState:
@@ -175,9 +179,8 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if not first_pass:
             self._check_fitted_layout(cfg, incremental)
         n_init = 1 if not first_pass else self.n_init
-        members = [
-            (self, seed, np.arange(X.shape[0])) for seed in _seeds(self.random_state, n_init)
-        ]
+        all_rows = np.arange(X.shape[0])  # one array shared by the n_init members
+        members = [(self, seed, all_rows) for seed in _seeds(self.random_state, n_init)]
         if self.solver == "lbfgs":  # a task per iteration, and one left open at the end
             leaves, leaf_name = n_init * self.max_iter + 1, "lbfgs-iter"
         else:
@@ -321,6 +324,8 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         ``tasks`` (a plain fit only) reports each epoch to scikit-learn's callbacks.
         """
         device, dtype = resolve_device(self.device), cfg.torch_dtype
+        n_rows = max(len(m[2]) for m in members)
+        check_fit_memory(self, cfg, len(members), n_rows, cfg.batch_size(n_rows), device)
         # L-BFGS takes every training row at each iteration: its data stays on the device
         stream = False if self.solver == "lbfgs" else None
         data = DeviceData.from_arrays(_to_dense(X), Y, w, dtype, device, stream=stream)

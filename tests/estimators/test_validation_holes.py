@@ -65,3 +65,62 @@ def test_continue_with_the_same_layout_still_works():
     est.set_params(hidden_layer_sizes=[4])  # a list of the same sizes
     _quiet(lambda: est.fit(X, yc))
     _quiet(lambda: est.partial_fit(X, yc))
+
+
+# ------------------------------------------ 9: sizes that cannot be allocated
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"n_init": 10**12}, "n_init"),
+        ({"n_init": 2**31}, "n_init"),  # was numpy's "high <= 0" with random_state=None
+        ({"depth": 10**9}, "depth"),
+        ({"width": 10**30}, "width"),
+        ({"hidden_layer_sizes": [10**19]}, "hidden_layer_sizes"),
+        ({"hidden_layer_sizes": [10**30]}, "hidden_layer_sizes"),
+        ({"hidden_layer_sizes": 10**19}, "hidden_layer_sizes"),
+        ({"hidden_layer_sizes": [2] * 20_000}, "hidden_layer_sizes"),
+    ],
+)
+def test_sizes_beyond_the_bounds(params, name):
+    X, yc, _ = _data()
+    est = MLPClassifier(**{**FAST, "random_state": None, **params})
+    err = _raises(ValueError, name, lambda: est.fit(X, yc))
+    assert "ufunc" not in str(err) and "long long" not in str(err)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+@pytest.mark.parametrize(
+    "params", [{"width": 2**31 - 1, "depth": 3}, {"hidden_layer_sizes": [2**30, 2**30]}]
+)
+def test_fit_too_large_for_memory(solver, params):
+    from skdl.estimators._config import FitTooLargeError
+
+    X, _, yr = _data()
+    est = MLPRegressor(**{**FAST, "solver": solver, **params})
+    err = _raises(MemoryError, r"GiB of memory", lambda: est.fit(X, yr))
+    assert isinstance(err, (FitTooLargeError, ValueError))
+    assert "hidden_layer_sizes" in str(err) and "n_init" in str(err)
+
+
+def test_many_restarts_refused_before_allocating(monkeypatch):
+    import skdl.estimators._config as config
+
+    monkeypatch.setattr(config, "memory_limit", lambda device: 2**24)
+    X, yc, _ = _data()
+    est = MLPClassifier(**{**FAST, "n_init": 10**4})
+    err = _raises(MemoryError, r"n_init=10000\b", lambda: est.fit(X, yc))
+    assert "0.0156 GiB" in str(err)
+    # within the limit, it trains
+    _quiet(lambda: MLPClassifier(**{**FAST, "n_init": 3}).fit(X, yc))
+
+
+def test_seeds_are_valid_for_any_random_state():
+    from skdl.estimators._base import _seeds
+
+    assert _seeds(0, 3) == [0, 1, 2]
+    assert _seeds(2**32 - 1, 2) == [2**32 - 1, 0]  # wraps: train_test_split takes < 2**32
+    drawn = _seeds(None, 1000)
+    assert all(0 <= s < 2**32 for s in drawn) and len(set(drawn)) == 1000
+    X, yc, _ = _data()
+    est = MLPClassifier(**{**FAST, "random_state": 2**32 - 1, "n_init": 2, "early_stopping": True})
+    _quiet(lambda: est.fit(X, yc))
