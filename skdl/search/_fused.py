@@ -24,8 +24,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
 from .._compat import _fit_and_score, _safe_indexing
-from ..estimators._config import resolve_device
-from ..estimators._config import FitTooLargeError
+from ..estimators._config import FitTooLargeError, resolve_device
 from ..estimators._faults import OutOfMemoryError
 from ._plan import Group, final_step
 
