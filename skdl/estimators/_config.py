@@ -95,8 +95,7 @@ def hidden_sizes(est) -> tuple[int, ...]:
         )
     if len(sizes) > MAX_DEPTH:
         raise ValueError(
-            f"hidden_layer_sizes has {len(sizes)} hidden layers; at most {MAX_DEPTH} "
-            "are supported."
+            f"hidden_layer_sizes has {len(sizes)} hidden layers; at most {MAX_DEPTH} are supported."
         )
     sizes = [int(s) for s in sizes]
     if est.depth is None and est.width is None:

@@ -124,3 +124,35 @@ def test_seeds_are_valid_for_any_random_state():
     X, yc, _ = _data()
     est = MLPClassifier(**{**FAST, "random_state": 2**32 - 1, "n_init": 2, "early_stopping": True})
     _quiet(lambda: est.fit(X, yc))
+
+
+# ------------------------------------------------- 10: class_weight's values
+@pytest.mark.parametrize(
+    "class_weight, what",
+    [
+        ({0: "a", 1: 1}, "'a' \\(not a number\\)"),
+        ({0: None}, "None \\(not a number\\)"),
+        ({0: None, 1: 1.0}, "None \\(not a number\\)"),  # was a silent NaN weight
+        ({0: [1.0], 1: 1.0}, "\\[1.0\\] \\(not a number\\)"),
+        ({0: np.nan, 1: 1.0}, "nan \\(not finite\\)"),
+        ({0: 1.0, 1: -2.0}, "-2.0 \\(negative\\)"),
+    ],
+)
+def test_class_weight_values_are_named(class_weight, what):
+    X, yc, _ = _data()
+    est = MLPClassifier(**FAST, class_weight=class_weight)
+    _raises(ValueError, f"class_weight .* of class .* is {what}", lambda: est.fit(X, yc))
+    _raises(ValueError, "class_weight", lambda: est.partial_fit(X, yc, classes=[0, 1]))
+
+
+def test_class_weight_numbers_of_any_type_work():
+    X, yc, _ = _data()
+    cw = {0: np.float32(2.0), 1: np.int64(1)}
+    est = _quiet(lambda: MLPClassifier(**FAST, class_weight=cw).fit(X, yc))
+    assert est.predict(X).shape == yc.shape
+    # classes missing from the dict: scikit-learn's own message
+    _raises(
+        ValueError,
+        r"The classes, \[0, 1\], are not in class_weight",
+        lambda: MLPClassifier(**FAST, class_weight={2: 1.0}).fit(X, yc),
+    )
