@@ -164,6 +164,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             )
         return True
 
+    def _check_target(self, Y, cfg, n_samples) -> None:
+        """Refuse a target the training dtype cannot hold (the regressor's)."""
+
     def _row_weights(self, y_encoded, sample_weight):
         return sample_weight
 
@@ -225,6 +228,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             self, X.shape[1], Y.shape[1], torch_dtype=self._training_dtype(X, first_pass)
         )
         cfg.check_data(self, n_samples=X.shape[0], incremental=incremental)
+        self._check_target(Y, cfg, X.shape[0])
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True

@@ -156,3 +156,41 @@ def test_class_weight_numbers_of_any_type_work():
         r"The classes, \[0, 1\], are not in class_weight",
         lambda: MLPClassifier(**FAST, class_weight={2: 1.0}).fit(X, yc),
     )
+
+
+# --------------------------------------------- 11: y the training dtype cannot hold
+def test_huge_y_float64_fits_as_scikit_learn():
+    X, _, yr = _data()
+    est = _quiet(lambda: MLPRegressor(**FAST, dtype="float64").fit(X, yr * 1e30))
+    assert np.isfinite(est.loss_) and np.all(np.isfinite(est.predict(X)))
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+@pytest.mark.parametrize("X_dtype, dtype", [(np.float32, "auto"), (np.float64, "float32")])
+def test_huge_y_float32_is_named(solver, X_dtype, dtype):
+    X, _, yr = _data()
+    est = MLPRegressor(**FAST, solver=solver, dtype=dtype)
+    err = _raises(
+        ValueError,
+        r"y has values up to \d\.\d+e\+30 .* float32 .*TransformedTargetRegressor.*dtype='float64'",
+        lambda: est.fit(X.astype(X_dtype), yr * 1e30),
+    )
+    assert "scale X" not in str(err) and "diverged" not in str(err)
+
+
+def test_y_beyond_float64_squares_is_named():
+    X, _, yr = _data()
+    est = MLPRegressor(**FAST, loss="squared_error")
+    err = _raises(ValueError, "y has values up to 1e\\+300", lambda: est.fit(X, yr * 0 + 1e300))
+    assert "dtype='float64'" not in str(err)  # already float64: scaling y is the fix
+    # a linear loss holds it
+    assert np.isfinite(
+        _quiet(lambda: MLPRegressor(**FAST, loss="absolute_error").fit(X, yr * 1e100)).loss_
+    )
+
+
+@pytest.mark.parametrize("y", [[1.0, None] * 20, np.array([1.0, None] * 20, dtype=object)])
+def test_y_with_none_contains_nan(y):
+    X, _, _ = _data()
+    _raises(ValueError, "^Input y contains NaN", lambda: MLPRegressor(**FAST).fit(X, y))
+    _raises(ValueError, "^Input y contains NaN", lambda: MLPRegressor(**FAST).partial_fit(X, y))
