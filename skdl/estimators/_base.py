@@ -714,10 +714,49 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 chunk = _to_dense(X[start:stop])
                 x = torch.as_tensor(np.require(chunk, requirements=["C", "W"]))
                 z = forward_rows(weights, biases, x.to(device=device, dtype=dtype), act, act_param)
-                out[start:stop] = output(z.double()).cpu().numpy()
+                # an inf raw output is an overflow (sigmoid/softmax may hide it)
+                if not bool(torch.isfinite(z).all()):
+                    result = self._forward_wide(x, z, dtype, device, output)
+                else:
+                    result = output(z.double()).cpu().numpy()
+                out[start:stop] = result
 
             predict_in_chunks(run, X.shape[0], _PREDICT_CHUNK, est=self)
         return out
+
+    def _forward_wide(self, x, z, dtype, device, output) -> np.ndarray:
+        """The outputs of rows whose forward pass overflowed (raw outputs ``z`` not finite).
+
+        Finite X near the largest float32 makes a float32 pass overflow to inf,
+        and inf - inf or inf * 0 to NaN (scikit-learn, computing the same
+        network in float64 sums, returns finite values). The rows are computed
+        again in float64 (on the CPU when the device has no float64); a NaN left
+        then is refused, never returned.
+        """
+        if dtype != torch.float64:
+            wide_device = torch.device("cpu") if device.type == "mps" else device
+            weights = [torch.as_tensor(c).to(wide_device, torch.float64) for c in self.coefs_]
+            biases = [torch.as_tensor(b).to(wide_device, torch.float64) for b in self.intercepts_]
+            act_param = self._act_param_tensor(torch.float64, wide_device)
+            act_param = None if act_param is None else act_param.view(1, 1)
+            act = ACTIVATIONS[self.activation]
+            x = x.to(device=wide_device, dtype=torch.float64)
+            with torch.inference_mode():
+                z = forward_rows(weights, biases, x, act, act_param)
+        result = output(z.double()).cpu().numpy()
+        if np.isnan(result).any():
+            finite = all(np.isfinite(a).all() for a in (*self.coefs_, *self.intercepts_))
+            why = (
+                "the activations overflow even in float64"
+                if finite
+                else "the fitted coefs_/intercepts_ hold NaN or infinite values"
+            )
+            raise ValueError(
+                f"{type(self).__name__} cannot predict these rows: {why} (X has values "
+                f"up to {float(x.abs().max()):.3g} in magnitude). Scale X as the training "
+                "data (e.g. StandardScaler in a Pipeline), or refit the model."
+            )
+        return result
 
     def _inference_weights(self, dtype, device) -> tuple[list, list]:
         """``coefs_`` / ``intercepts_`` as ``[n_in, n_out]`` / ``[n_out]`` tensors

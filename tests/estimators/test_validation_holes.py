@@ -194,3 +194,48 @@ def test_y_with_none_contains_nan(y):
     X, _, _ = _data()
     _raises(ValueError, "^Input y contains NaN", lambda: MLPRegressor(**FAST).fit(X, y))
     _raises(ValueError, "^Input y contains NaN", lambda: MLPRegressor(**FAST).partial_fit(X, y))
+
+
+# ------------------------------------- 12: finite X near float32's largest value
+def _huge_X(n=120, seed=1):
+    rng = np.random.RandomState(seed)
+    return (rng.uniform(-1, 1, (n, 3)) * 3e38).astype(np.float32)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("n_rows", [5, 120])  # below and above FEW_ROWS
+def test_predict_proba_on_huge_float32_X_has_no_nan(n_classes, n_rows):
+    X, _, _ = _data(60)
+    y = np.arange(60) % n_classes
+    est = _quiet(lambda: MLPClassifier(**{**FAST, "max_iter": 5}).fit(X.astype(np.float32), y))
+    Xb = _huge_X(n_rows)
+    proba = est.predict_proba(Xb)
+    assert proba.dtype == np.float32
+    assert not np.isnan(proba).any()
+    np.testing.assert_allclose(proba.sum(1), 1, rtol=1e-5)
+    # the same network in float64 (float64 X): the oracle
+    ref = est.predict_proba(Xb.astype(np.float64))
+    np.testing.assert_allclose(proba, ref.astype(np.float32), atol=1e-6)
+    assert set(est.predict(Xb)) <= set(est.classes_)
+
+
+def test_predict_on_huge_float32_X_regressor_no_nan():
+    X, _, yr = _data(60)
+    est = _quiet(lambda: MLPRegressor(**FAST).fit(X.astype(np.float32), yr))
+    Xb = _huge_X()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # float64 values beyond float32: inf
+        pred = est.predict(Xb)
+        ref = est.predict(Xb.astype(np.float64)).astype(np.float32)
+    assert not np.isnan(pred).any()
+    np.testing.assert_allclose(pred, ref, rtol=1e-5)
+    # a bounded hidden layer keeps every prediction finite
+    est = _quiet(lambda: MLPRegressor(**FAST, activation="tanh").fit(X.astype(np.float32), yr))
+    assert np.all(np.isfinite(est.predict(Xb)))
+
+
+def test_predict_refuses_nan_it_cannot_avoid():
+    X, _, yr = _data(60)
+    est = _quiet(lambda: MLPRegressor(**FAST).fit(X, yr))
+    est.coefs_[0][0, 0] = np.nan
+    _raises(ValueError, "coefs_/intercepts_ hold NaN", lambda: est.predict(X))
