@@ -751,10 +751,12 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 if finite
                 else "the fitted coefs_/intercepts_ hold NaN or infinite values"
             )
+            weight = max((float(np.abs(a).max()) for a in self.coefs_ if a.size), default=0.0)
             raise ValueError(
                 f"{type(self).__name__} cannot predict these rows: {why} (X has values "
-                f"up to {float(x.abs().max()):.3g} in magnitude). Scale X as the training "
-                "data (e.g. StandardScaler in a Pipeline), or refit the model."
+                f"up to {float(x.abs().max()):.3g} in magnitude, the largest weight is "
+                f"{weight:.3g}). Scale X as the training data (e.g. StandardScaler in a "
+                "Pipeline), or refit the model (e.g. with a lower learning_rate_init or alpha)."
             )
         return result
 

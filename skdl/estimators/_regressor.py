@@ -6,14 +6,9 @@ import numpy as np
 import torch
 from sklearn.base import RegressorMixin
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import (
-    _assert_all_finite,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from .._compat import _fit_context
+from .._compat import _assert_all_finite, _fit_context
 from ._base import BaseMLP
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS
 from ._params import REGRESSOR_CONSTRAINTS
