@@ -21,11 +21,17 @@ from sklearn.model_selection._validation import (
 )
 from sklearn.utils import _safe_indexing
 from sklearn.utils.multiclass import _check_partial_fit_first_call
-from sklearn.utils.validation import _check_method_params, _check_sample_weight, _num_samples
+from sklearn.utils.validation import (
+    _assert_all_finite,
+    _check_method_params,
+    _check_sample_weight,
+    _num_samples,
+)
 
 __all__ = [
     "BaseSuccessiveHalving",
     "_MultimetricScorer",
+    "_assert_all_finite",
     "_check_method_params",
     "_check_partial_fit_first_call",
     "_check_sample_weight",

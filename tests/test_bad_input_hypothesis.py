@@ -231,11 +231,28 @@ def test_any_hyperparameter_value(kind, name, value):
     beta_1=0.0,
     activation="relu",
 )
+@example(  # found by hypothesis: finite weights whose float64 forward pass gives NaN
+    kind="reg",
+    solver="sgd",
+    learning_rate_init=5.4903362528425846e22,
+    alpha=5.4903362528425846e22,
+    momentum=0.0,
+    beta_1=0.0,
+    activation="identity",
+)
 def test_large_but_valid_hyperparameters_train_or_diverge(kind, **params):
     est = _make(kind, **params)
     exc = _fit_or_error(est, (DIVERGED,))
     if exc is None:
-        assert est.predict(X).shape[0] == len(X)
+        # finite but huge weights can overflow even a float64 forward pass: a clear
+        # refusal then, never a silent NaN (issue 12, item 12)
+        try:
+            pred = est.predict(X)
+        except ValueError as err:
+            assert "cannot predict these rows" in str(err)
+        else:
+            assert pred.shape[0] == len(X)
+            assert pred.dtype.kind != "f" or not np.isnan(pred).any(), "NaN predictions"
     assert all(np.isfinite(c).all() for c in est.coefs_), "non-finite weights after fit"
 
 

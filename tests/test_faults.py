@@ -324,7 +324,10 @@ def test_oom_error_type_is_torchs():
 
 
 def test_a_network_too_big_for_host_memory_names_the_options():
-    # a valid but absurd layer: the CPU allocator fails; the message says what to change
-    est = MLPClassifier(hidden_layer_sizes=[6 * 10**12], max_iter=1, device="cpu")
-    with pytest.raises(MemoryError, match="Out of memory on device='cpu'.*Lower batch_size"):
+    # a valid but absurd layer (6 * 10**12 units is beyond hidden_layer_sizes' bound
+    # now): refused from the memory estimate before allocating, naming what to change
+    est = MLPClassifier(hidden_layer_sizes=[2**31 - 1], max_iter=1, device="cpu")
+    with pytest.raises(
+        MemoryError, match="GiB of memory, more than .* device='cpu'.*Lower n_init or the network"
+    ):
         est.fit(X_CLF, Y_CLF)

@@ -40,6 +40,7 @@ from ._config import (
     FitConfig,
     build_optimizer,
     build_step_context,
+    check_fit_memory,
     prediction_device,
     resolve_device,
     resolve_dtype,
@@ -55,11 +56,14 @@ def _seeds(random_state, n_init: int) -> list[int]:
 
     So ``fit(n_init=3, random_state=0)`` trains exactly the models that
     ``random_state=0, 1, 2`` train alone.
+    Seeds wrap around at ``2**32`` (what ``train_test_split`` accepts), so any
+    ``n_init`` draws valid seeds.
     """
     if isinstance(random_state, (int, np.integer)):
-        return [int(random_state) + j for j in range(n_init)]
-    base = check_random_state(random_state).randint(0, 2**31 - 1 - n_init)
-    return [int(base) + j for j in range(n_init)]
+        base = int(random_state)
+    else:
+        base = int(check_random_state(random_state).randint(0, 2**31 - 1))
+    return [(base + j) % 2**32 for j in range(n_init)]
 
 
 def _join_loop_states(states: list) -> LoopState:
@@ -175,6 +179,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             )
         return True
 
+    def _check_target(self, Y, cfg, n_samples) -> None:
+        """Refuse a target the training dtype cannot hold (the regressor's)."""
+
     def _row_weights(self, y_encoded, sample_weight):
         return sample_weight
 
@@ -187,10 +194,11 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 f"y has {Y.shape[1]} outputs but the model was fitted with {self.n_outputs_}. "
                 "Fit from scratch (warm_start=False) to change the number of outputs."
             )
+        if not first_pass:
+            self._check_fitted_layout(cfg, incremental)
         n_init = 1 if not first_pass else self.n_init
-        members = [
-            (self, seed, np.arange(X.shape[0])) for seed in _seeds(self.random_state, n_init)
-        ]
+        all_rows = np.arange(X.shape[0])  # one array shared by the n_init members
+        members = [(self, seed, all_rows) for seed in _seeds(self.random_state, n_init)]
         if self.solver == "lbfgs":  # a task per iteration, and one left open at the end
             leaves, leaf_name = n_init * self.max_iter + 1, "lbfgs-iter"
         else:
@@ -201,6 +209,30 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if tasks is not None:
             tasks.finish()
         return self
+
+    def _check_fitted_layout(self, cfg, incremental) -> None:
+        """``warm_start`` / ``partial_fit`` continue the fitted weights: the layer
+        sizes of the parameters now must be those of ``coefs_``.
+
+        scikit-learn trains on with the old weights when only the widths changed
+        (ignoring the new ``hidden_layer_sizes``) and fails with an AttributeError
+        when the number of layers changed; skdl refuses both, naming the fix.
+        """
+        fitted = (*(c.shape[0] for c in self.coefs_), self.coefs_[-1].shape[1])
+        if tuple(fitted) == tuple(cfg.units):
+            return
+        how = "partial_fit" if incremental else "warm_start=True"
+        fix = (
+            "call fit (a fresh start) to train the new layout"
+            if incremental
+            else "set warm_start=False to train the new layout from scratch"
+        )
+        raise ValueError(
+            f"{how} continues the fitted weights, whose hidden layer sizes are "
+            f"{tuple(fitted[1:-1])}, but the parameters now ask for {tuple(cfg.units[1:-1])} "
+            f"(hidden_layer_sizes={self.hidden_layer_sizes!r}, depth={self.depth!r}, "
+            f"width={self.width!r}). Set them back to the fitted sizes, or {fix}."
+        )
 
     def _prepare(self, X, y, sample_weight, incremental, first_pass, warned=None):
         """Validate the data; returns X, the 2-D encoded target, row weights and the config."""
@@ -213,6 +245,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         cfg.check_data(
             self, n_samples=X.shape[0], incremental=incremental, warned=warned, knobs=first_pass
         )
+        self._check_target(Y, cfg, X.shape[0])
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
@@ -313,6 +346,8 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         ``tasks`` (a plain fit only) reports each epoch to scikit-learn's callbacks.
         """
         device, dtype = resolve_device(self.device), cfg.torch_dtype
+        n_rows = max(len(m[2]) for m in members)
+        check_fit_memory(self, cfg, len(members), n_rows, cfg.batch_size(n_rows), device)
         # L-BFGS takes every training row at each iteration: its data stays on the device
         stream = False if self.solver == "lbfgs" else None
         # sparse X stays sparse (densified per batch), except for L-BFGS's full batches
@@ -719,10 +754,51 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 chunk = _to_dense(X[start:stop])
                 x = torch.as_tensor(np.require(chunk, requirements=["C", "W"]))
                 z = forward_rows(weights, biases, x.to(device=device, dtype=dtype), act, act_param)
-                out[start:stop] = output(z.double()).cpu().numpy()
+                # an inf raw output is an overflow (sigmoid/softmax may hide it)
+                if not bool(torch.isfinite(z).all()):
+                    result = self._forward_wide(x, z, dtype, device, output)
+                else:
+                    result = output(z.double()).cpu().numpy()
+                out[start:stop] = result
 
             predict_in_chunks(run, X.shape[0], _PREDICT_CHUNK, est=self)
         return out
+
+    def _forward_wide(self, x, z, dtype, device, output) -> np.ndarray:
+        """The outputs of rows whose forward pass overflowed (raw outputs ``z`` not finite).
+
+        Finite X near the largest float32 makes a float32 pass overflow to inf,
+        and inf - inf or inf * 0 to NaN (scikit-learn, computing the same
+        network in float64 sums, returns finite values). The rows are computed
+        again in float64 (on the CPU when the device has no float64); a NaN left
+        then is refused, never returned.
+        """
+        if dtype != torch.float64:
+            wide_device = torch.device("cpu") if device.type == "mps" else device
+            weights = [torch.as_tensor(c).to(wide_device, torch.float64) for c in self.coefs_]
+            biases = [torch.as_tensor(b).to(wide_device, torch.float64) for b in self.intercepts_]
+            act_param = self._act_param_tensor(torch.float64, wide_device)
+            act_param = None if act_param is None else act_param.view(1, 1)
+            act = ACTIVATIONS[self.activation]
+            x = x.to(device=wide_device, dtype=torch.float64)
+            with torch.inference_mode():
+                z = forward_rows(weights, biases, x, act, act_param)
+        result = output(z.double()).cpu().numpy()
+        if np.isnan(result).any():
+            finite = all(np.isfinite(a).all() for a in (*self.coefs_, *self.intercepts_))
+            why = (
+                "the activations overflow even in float64"
+                if finite
+                else "the fitted coefs_/intercepts_ hold NaN or infinite values"
+            )
+            weight = max((float(np.abs(a).max()) for a in self.coefs_ if a.size), default=0.0)
+            raise ValueError(
+                f"{type(self).__name__} cannot predict these rows: {why} (X has values "
+                f"up to {float(x.abs().max()):.3g} in magnitude, the largest weight is "
+                f"{weight:.3g}). Scale X as the training data (e.g. StandardScaler in a "
+                "Pipeline), or refit the model (e.g. with a lower learning_rate_init or alpha)."
+            )
+        return result
 
     def _inference_weights(self, dtype, device) -> tuple[list, list]:
         """``coefs_`` / ``intercepts_`` as ``[n_in, n_out]`` / ``[n_out]`` tensors

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from numbers import Real
+
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelBinarizer
@@ -14,6 +17,29 @@ from .._compat import _check_partial_fit_first_call, _fit_context
 from ._base import BaseMLP
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS
 from ._params import CLASSIFIER_CONSTRAINTS
+
+
+def _check_class_weight_values(class_weight: dict) -> None:
+    """Each weight of a ``class_weight`` dict is a finite non-negative number.
+
+    scikit-learn's ``compute_class_weight`` copies the values into a float array
+    as they are: a string fails with numpy's "could not convert string to float"
+    (or, for '2', is silently parsed) and None becomes a NaN weight.
+    """
+    for label, value in class_weight.items():
+        if not isinstance(value, Real) or isinstance(value, bool):
+            what = "not a number"
+        elif not math.isfinite(value):
+            what = "not finite"
+        elif value < 0:
+            what = "negative"
+        else:
+            continue
+        raise ValueError(
+            f"class_weight must map each class to a finite non-negative number, but "
+            f"the weight of class {label!r} is {value!r} ({what}). Use e.g. "
+            f"class_weight={{{label!r}: 1.0, ...}}, class_weight='balanced' or None."
+        )
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -31,7 +57,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into ``sample_weight``; 'balanced'
-        uses ``n_samples / (n_classes * np.bincount(y))``.
+        uses ``n_samples / (n_classes * np.bincount(y))``. A dict maps each
+        class to a finite non-negative number (a ValueError naming the class
+        otherwise); classes left out weigh 1, as in scikit-learn.
 
     Attributes
     ----------
@@ -160,13 +188,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             raise ValueError(
                 "class_weight is not supported for multilabel targets; pass sample_weight instead."
             )
-        if isinstance(self.class_weight, dict) and any(
-            not np.isfinite(v) or v < 0 for v in self.class_weight.values()
-        ):
-            raise ValueError(
-                f"class_weight must map classes to finite non-negative weights, got "
-                f"{self.class_weight!r}."
-            )
+        if isinstance(self.class_weight, dict):
+            _check_class_weight_values(self.class_weight)
         y = self._label_binarizer.inverse_transform(Y if Y.shape[1] > 1 else Y[:, 0])
         cw = compute_sample_weight(self.class_weight, y)
         return cw if sample_weight is None else cw * sample_weight

@@ -8,6 +8,8 @@ data-dependent rules live in :meth:`FitConfig.check_data`, called by ``fit``.
 
 from __future__ import annotations
 
+import math
+import os
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from ..optim import OPTIMIZERS, resolve_schedule
 from ..optim.schedules import uses_decay_rate
 from ..training.amp import LossScaledOptimizer, low_dtype
 from ..training.steps import StepContext
+from ._params import MAX_DEPTH, MAX_UNITS
 
 
 def resolve_device(device) -> torch.device:
@@ -108,13 +111,22 @@ def hidden_sizes(est) -> tuple[int, ...]:
     sizes = est.hidden_layer_sizes
     # no np.ndim here: it raises numpy's own error on ragged nested lists
     sizes = [sizes] if isinstance(sizes, Real) else list(sizes)
+    # math.isfinite, not np.isfinite: numpy has no ufunc for ints beyond int64
     if not all(
-        isinstance(s, Real) and not isinstance(s, bool) and np.isfinite(s) and int(s) == s > 0
+        isinstance(s, Real)
+        and not isinstance(s, bool)
+        and math.isfinite(s)
+        and int(s) == s
+        and 0 < s <= MAX_UNITS
         for s in sizes
     ):
         raise ValueError(
-            "hidden_layer_sizes must be positive integers (units per hidden layer), got "
-            f"{est.hidden_layer_sizes!r}."
+            "hidden_layer_sizes must be positive integers (units per hidden layer) of at "
+            f"most {MAX_UNITS}, got {est.hidden_layer_sizes!r}."
+        )
+    if len(sizes) > MAX_DEPTH:
+        raise ValueError(
+            f"hidden_layer_sizes has {len(sizes)} hidden layers; at most {MAX_DEPTH} are supported."
         )
     sizes = [int(s) for s in sizes]
     if est.depth is None and est.width is None:
@@ -381,3 +393,79 @@ def build_optimizer(cfg: FitConfig, params, ests):
     )
     # fp16: GradScaler's dynamic loss scale, one per model, around the optimizer
     return LossScaledOptimizer(optimizer) if cfg.precision == "fp16" else optimizer
+
+
+class FitTooLargeError(MemoryError, ValueError):
+    """A fit whose estimated memory exceeds the machine's (a ``MemoryError`` and a
+    ``ValueError``: the parameters are valid, their product is not)."""
+
+
+_OPTIMIZER_COPIES = {"sgd": 1, "adam": 2, "amsgrad": 3, "adamw": 2, "rmsprop": 1, "adagrad": 1}
+"""``[K, P]`` state buffers of each solver (2 for those not listed)."""
+
+_LBFGS_HISTORY = 10  # scipy's L-BFGS-B default ``maxcor``
+
+
+def fit_memory_bytes(cfg: FitConfig, n_models: int, n_rows: int, batch: int) -> int:
+    """A lower estimate of the memory of training ``n_models`` networks of
+    ``cfg.units`` on ``n_rows`` rows, in bytes (Python ints: never overflows).
+
+    The weights, their gradients, the scratch and optimizer buffers (``[K, P]``
+    each), the activations of one batch (kept for backprop), the per-epoch row
+    indices and the training data in the training dtype.
+    """
+    item = torch.empty((), dtype=cfg.torch_dtype).element_size()
+    n_params = cfg.layout.n_params
+    units = sum(cfg.units[1:])
+    data = n_rows * (cfg.units[0] + cfg.units[-1] + 1) * item
+    if cfg.solver == "lbfgs":
+        # the models are optimised one at a time, on all their rows at once, and
+        # scipy keeps ``maxcor`` float64 pairs of vectors for the one running
+        stack = n_models * n_params * item
+        one = n_params * (2 * item + (2 * _LBFGS_HISTORY + 4) * 8) + 3 * n_rows * units * item
+        return stack + one + data
+    copies = 3 + _OPTIMIZER_COPIES.get(cfg.solver, 2)  # weights, gradients, scratch
+    weights = copies * n_models * n_params * item
+    activations = 3 * n_models * batch * units * item
+    indices = 3 * n_models * n_rows * 8
+    return weights + activations + indices + data
+
+
+def memory_limit(device) -> int | None:
+    """Bytes the fit may use on ``device``: the accelerator's total memory, else
+    the machine's physical memory (None when it cannot be told)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        try:
+            return int(torch.cuda.mem_get_info(device)[1])
+        except (RuntimeError, AssertionError):
+            return None
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # no sysconf (Windows) or no such name
+        return None
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.3g} GiB"
+
+
+def check_fit_memory(est, cfg: FitConfig, n_models: int, n_rows: int, batch: int, device):
+    """Refuse a fit whose :func:`fit_memory_bytes` exceeds :func:`memory_limit`,
+    naming the parameters that size it, before anything is allocated."""
+    limit = memory_limit(device)
+    need = fit_memory_bytes(cfg, n_models, n_rows, batch)
+    if limit is None or need <= limit:
+        return
+    n_params = cfg.layout.n_params
+    hidden = cfg.units[1:-1]
+    layers = f"{hidden!r}" if len(hidden) <= 8 else f"{len(hidden)} layers of up to {max(hidden)}"
+    raise FitTooLargeError(
+        f"This fit of {type(est).__name__} needs about {_gib(need)} of memory, more than "
+        f"the {_gib(limit)} of device={str(torch.device(device))!r}: {n_models} model(s) "
+        f"(n_init={est.n_init}) of {n_params:,} parameters each (hidden layers {layers} "
+        f"from hidden_layer_sizes={est.hidden_layer_sizes!r}, depth={est.depth!r}, "
+        f"width={est.width!r}), {n_rows:,} rows, batch_size {batch}, "
+        f"{str(cfg.torch_dtype).removeprefix('torch.')}. Lower n_init or the network size "
+        "(hidden_layer_sizes, depth, width)."
+    )

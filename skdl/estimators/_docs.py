@@ -3,7 +3,11 @@
 COMMON_PARAMETERS = """\
 hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of units of the ith hidden layer. An
-        empty tuple gives a network with no hidden layer.
+        empty tuple gives a network with no hidden layer. At most 10,000
+        layers of at most 2**31 - 1 units; a fit whose estimated memory
+        (weights, gradients, optimizer state, one batch's activations) exceeds
+        the device's raises a ``MemoryError`` (also a ``ValueError``) naming
+        the sizes, before anything is allocated.
 
     activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'elu', \
 'selu', 'gelu', 'silu', 'softplus'}, default='relu'
@@ -63,6 +67,8 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
 
     warm_start : bool, default=False
         Reuse the previous solution (and optimizer state) as initialisation.
+        The layer sizes must stay those of the fitted weights (a ValueError
+        otherwise, as for ``partial_fit``); set warm_start=False to change them.
 
     momentum : float, default=0.9
         Momentum of 'sgd', in [0, 1].
@@ -97,12 +103,12 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
     depth : int, default=None
         Number of hidden layers. With ``width``, builds ``(width,) * depth`` in
         place of ``hidden_layer_sizes`` so each is searchable on its own; alone,
-        repeats the first entry of ``hidden_layer_sizes``. 0 gives no hidden layer.
-        ``depth``/``width`` win over a non-default ``hidden_layer_sizes``, with a
-        warning.
+        repeats the first entry of ``hidden_layer_sizes``. 0 gives no hidden
+        layer; at most 10,000. ``depth``/``width`` win over a non-default
+        ``hidden_layer_sizes``, with a warning.
 
     width : int, default=None
-        Units per hidden layer; see ``depth``.
+        Units per hidden layer, at most 2**31 - 1; see ``depth``.
 
     activation_param : float, default=None
         The slope of 'leaky_relu' (default 0.01) or the alpha of 'elu'
@@ -146,6 +152,7 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
     n_init : int, default=1
         Number of initialisations trained together as one batched stack; the
         best (validation score with early stopping, else training loss) is kept.
+        At most 1,000,000.
 
     device : str or torch.device, default='auto'
         Where to train: 'auto' picks CUDA, then MPS, then the CPU.

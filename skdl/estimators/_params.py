@@ -21,8 +21,15 @@ STOCHASTIC_SOLVERS = SOLVERS - {"lbfgs"}
 
 PENALTIES = {"l2", "l1", "elasticnet"}
 
+MAX_UNITS = 2**31 - 1
+"""The most units of one hidden layer (``hidden_layer_sizes``' entries, ``width``)."""
+MAX_DEPTH = 10_000
+"""The most hidden layers (``depth``, the length of ``hidden_layer_sizes``)."""
+MAX_N_INIT = 1_000_000
+"""The most restarts (``n_init``) of one fit."""
+
 BASE_CONSTRAINTS: dict = {
-    "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+    "hidden_layer_sizes": ["array-like", Interval(Integral, 1, MAX_UNITS, closed="both")],
     "activation": [StrOptions(set(ACTIVATIONS))],
     "solver": [StrOptions(set(SOLVERS))],
     "alpha": [Interval(Real, 0, None, closed="left")],
@@ -46,8 +53,8 @@ BASE_CONSTRAINTS: dict = {
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
     "max_fun": [Interval(Integral, 1, None, closed="left")],
     # skdl's extensions
-    "depth": [Interval(Integral, 0, None, closed="left"), None],
-    "width": [Interval(Integral, 1, None, closed="left"), None],
+    "depth": [Interval(Integral, 0, MAX_DEPTH, closed="both"), None],
+    "width": [Interval(Integral, 1, MAX_UNITS, closed="both"), None],
     "activation_param": [Interval(Real, 0, None, closed="left"), None],
     "init": [StrOptions(set(INITIALIZERS) | {"auto"})],
     "penalty": [StrOptions(PENALTIES), None],
@@ -55,7 +62,7 @@ BASE_CONSTRAINTS: dict = {
     "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
     "early_stopping_metric": [StrOptions({"score", "loss"})],
     "decay_rate": [Interval(Real, 0, None, closed="neither"), None],
-    "n_init": [Interval(Integral, 1, None, closed="left")],
+    "n_init": [Interval(Integral, 1, MAX_N_INIT, closed="both")],
     "device": [str, torch.device],
     "dtype": [StrOptions({"auto", "float32", "float64"})],
     "precision": [StrOptions({"bf16", "fp16"}), None],

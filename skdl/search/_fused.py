@@ -24,7 +24,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
 from .._compat import _fit_and_score, _safe_indexing
-from ..estimators._config import resolve_device
+from ..estimators._config import FitTooLargeError, resolve_device
 from ..estimators._faults import OutOfMemoryError
 from ._plan import Group, final_step
 
@@ -197,7 +197,7 @@ def fit_splitting_on_oom(final, X, y, jobs: list, sample_weight=None) -> list:
     the estimator's out-of-memory message)."""
     try:
         return final._fit_many(X, y, jobs, sample_weight=sample_weight)
-    except OutOfMemoryError:
+    except (OutOfMemoryError, FitTooLargeError):  # ran out, or would (the estimate)
         if len(jobs) == 1:
             raise
         half = len(jobs) // 2
