@@ -512,7 +512,12 @@ def diagnose(args) -> dict:
         from .diagnostics import diagnose as verdict_of
     except ImportError:
         return {"score": score, "train_score": train_score}
-    verdict = verdict_of(train_score=train_score, val_score=score)
+    verdict = verdict_of(
+        model,  # for its training curve's findings; the scores are the ones above
+        train_score=train_score,
+        val_score=score,
+        val_label=f"score on {Path(args.data).name}",
+    )
     print(verdict)
     return {"score": score, "train_score": train_score, "verdict": verdict}
 
