@@ -107,8 +107,10 @@ def demo(
     """Train on ``dataset``, time it against scikit-learn, print a report, return the numbers.
 
     Each library runs in a fresh Python process of its own, held to
-    ``threads`` threads (default: the CPUs this process may use) for torch
-    and for the BLAS scikit-learn multiplies with. Each trains ``repeats``
+    ``threads`` threads for torch and for the BLAS scikit-learn multiplies
+    with (default: the CPUs this process may use, or 1 when the load average
+    exceeds them: on a busy machine more threads wait for each other, and
+    scikit-learn's OpenBLAS threads spin). Each trains ``repeats``
     models, the fits interleaved (skdl, scikit-learn, then scikit-learn,
     skdl, ...). Returns, per library: ``fit_seconds``, the median time of the
     MLP's ``fit`` alone (``fit_runs``: every fit's); ``process_seconds``, the
@@ -123,7 +125,11 @@ def demo(
     if repeats < 1:
         raise UsageError(f"--repeats must be at least 1, got {repeats}")
     cpus = _available_cpus()
-    threads = cpus if threads is None else threads
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    busy = load > cpus
+    chosen = threads is None
+    if chosen:  # on a busy machine, more threads only wait for each other
+        threads = 1 if busy else cpus
     if threads < 1:
         raise UsageError(f"--threads must be at least 1, got {threads}")
     X, y = _load(dataset)
@@ -133,7 +139,6 @@ def demo(
         flush=True,
     )
     libraries = ["skdl", "scikit-learn"] if compare else ["skdl"]
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     runs = {name: [] for name in libraries}
     processes = {}
     try:
@@ -181,11 +186,13 @@ def demo(
         f"available, load average {load:.2f} at the start; torch {_torch_version()}, "
         f"scikit-learn {sk_version}. Change with --repeats and --threads.",
     ]
-    if load > cpus:
-        notes.append(
-            f"The machine is busy (load {load:.1f} on {cpus} CPUs): times vary from run to "
-            "run, and threads wait for each other; --threads 1 shows each library's own speed."
-        )
+    if busy:
+        why = f"The machine is busy (load {load:.1f} on {cpus} CPUs): times vary from run to run"
+        if chosen:
+            why += ", so both ran on 1 thread (more would wait for each other; --threads N)."
+        elif threads > 1:
+            why += f", and {threads} threads may wait for each other (--threads 1 avoids it)."
+        notes.append(why if why.endswith(".") else why + ".")
     for note in notes:
         print(textwrap.fill(note, width=88))
     return results
@@ -567,7 +574,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-compare", action="store_true", help="skip scikit-learn's MLP")
     p.add_argument("--repeats", type=int, default=3, help="timed runs per library (median)")
-    p.add_argument("--threads", type=int, help="threads for both libraries (default: all CPUs)")
+    p.add_argument(
+        "--threads", type=int, help="threads for both libraries (default: all CPUs; 1 when busy)"
+    )
 
     p = sub.add_parser("fit", help="train a model on a CSV or Parquet table")
     p.add_argument("data", help="CSV or Parquet (.parquet) file")

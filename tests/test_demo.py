@@ -121,3 +121,17 @@ def test_a_scikit_learn_process_does_not_import_torch():
     assert ready == {"ready": True}
     assert result["imported_torch"] is False and result["threads"] == 1
     assert sys.executable == argv[0]
+
+
+@pytest.mark.parametrize("load, threads", [(0.0, 2), (50.0, 1)])
+def test_the_default_threads_are_all_cpus_or_one_on_a_busy_machine(
+    in_process, monkeypatch, capsys, load, threads
+):
+    monkeypatch.setattr(cli, "_available_cpus", lambda: 2)
+    monkeypatch.setattr(cli.os, "getloadavg", lambda: (load, load, load))
+    results = cli.demo("iris", max_iter=2, repeats=1)
+    assert {r["threads"] for r in results.values()} == {threads}
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"Both held to {threads} thread" in text
+    busy = "The machine is busy (load 50.0 on 2 CPUs): times vary from run to run, so both ran on 1"
+    assert (busy in text) == (load > 2)
