@@ -69,6 +69,8 @@ def test_fit_predict_diagnose_classification(data_csv, tmp_path, capsys):
     main(["diagnose", str(model), str(data_csv), "--target", "label"])
     out = capsys.readouterr().out
     assert "training score: " in out and "gap (train - data): 0.0000" in out
+    assert "score on data.csv" in out.split("Bias/variance diagnosis")[1]
+    assert "validation" not in out  # the score on data.csv is what it is
 
 
 def test_fit_regression_with_random_search(data_csv, tmp_path, capsys):

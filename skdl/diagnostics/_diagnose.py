@@ -51,6 +51,9 @@ class Diagnosis:
     findings : tuple of Finding, default=()
         What the training curve shows (divergence, no convergence,
         oscillation), each with its remedies.
+    val_label : str, default="validation score"
+        What ``val_score`` is, as the report names it (e.g. "score on
+        test.csv").
 
     Attributes
     ----------
@@ -75,6 +78,7 @@ class Diagnosis:
     bias_threshold: float
     variance_threshold: float
     findings: tuple[Finding, ...] = ()
+    val_label: str = "validation score"
 
     @property
     def bias(self) -> float:
@@ -116,7 +120,7 @@ class Diagnosis:
 
         return [
             ("training score", f"{self.train_score:.4f}", ""),
-            ("validation score", f"{self.val_score:.4f}", ""),
+            (self.val_label, f"{self.val_score:.4f}", ""),
             ("target score", f"{self.target_score:.4f}", ""),
             (
                 "bias = target - training",
@@ -124,7 +128,7 @@ class Diagnosis:
                 f"{flag(self.high_bias)} (threshold {self.bias_threshold:g})",
             ),
             (
-                "variance = training - validation",
+                f"variance = training - {self.val_label.removesuffix(' score')}",
                 f"{self.gap:+.4f}",
                 f"{flag(self.high_variance)} (threshold {self.variance_threshold:g})",
             ),
@@ -135,7 +139,9 @@ class Diagnosis:
         lines += [f"  {name:<34}{value:>8}  {note}".rstrip() for name, value, note in self._rows()]
         lines.append(f"Verdict: {self.verdict}")
         if self.high_bias and self.high_variance:
-            lines.append("  Fix the bias first (training score), then the variance (validation).")
+            lines.append(
+                f"  Fix the bias first (training score), then the variance ({self.val_label})."
+            )
         lines += [f"  - {r}" for r in self.remedies]
         if self.findings:
             lines.append("Training curve:")
@@ -199,6 +205,7 @@ def diagnose(
     target_score: float | None = None,
     bias_threshold: float = 0.05,
     variance_threshold: float = 0.05,
+    val_label: str = "validation score",
 ) -> Diagnosis:
     """Diagnose bias and variance from training and validation scores.
 
@@ -217,23 +224,27 @@ def diagnose(
     0.89     0.78       high bias and high variance
     ======== ========== =================================
 
-    When an estimator with a ``history_`` is given, its training curve is also
-    read: divergence, stopping at ``max_iter`` with the loss still falling,
-    an oscillating loss (see :class:`Finding`).
+    When the estimator is (or holds) an skdl estimator with a ``history_``,
+    its training curve is also read: divergence, stopping at ``max_iter``
+    with the loss still falling, an oscillating loss (see :class:`Finding`).
+    In a :class:`~sklearn.pipeline.Pipeline` that is its last step with a
+    ``history_`` (searched from the last step back), in a fitted search its
+    ``best_estimator_``, in a ``TransformedTargetRegressor`` its ``regressor_``.
 
     Parameters
     ----------
     estimator : fitted estimator, default=None
-        The model to diagnose, e.g. a fitted :class:`skdl.MLPClassifier`. Its
-        ``score`` method scores the data given; its ``history_`` gives the
-        curve findings. None needs both ``train_score`` and ``val_score``.
+        The model to diagnose, e.g. a fitted :class:`skdl.MLPClassifier`, or
+        a pipeline or search holding one. Its ``score`` method scores the
+        data given; the skdl estimator's ``history_`` gives the curve
+        findings. None needs both ``train_score`` and ``val_score``.
     X_train, y_train : array-like, default=None
         Training data, scored with ``estimator.score`` for the training
         score. Pass the data given to ``fit`` (see Notes).
     X_val, y_val : array-like, default=None
         Validation data, scored with ``estimator.score`` for the validation
-        score. When omitted, the estimator's ``best_validation_score_`` (from
-        ``early_stopping=True``) is used.
+        score. When omitted, the skdl estimator's ``best_validation_score_``
+        (from ``early_stopping=True``) is used.
     train_score : float, default=None
         The training score, instead of ``X_train, y_train``.
     val_score : float, default=None
@@ -246,6 +257,9 @@ def diagnose(
         ``target_score - train_score`` above this is high bias.
     variance_threshold : float, default=0.05
         ``train_score - val_score`` above this is high variance.
+    val_label : str, default="validation score"
+        What the second score is, as the report names it: e.g. "score on
+        test.csv" for a score on new data.
 
     Returns
     -------
@@ -301,9 +315,12 @@ def diagnose(
             "diagnose needs a training score: pass X_train, y_train (the data given to fit) "
             "with the estimator, or train_score=..."
         )
+    if not isinstance(val_label, str) or not val_label:
+        raise ValueError(f"The 'val_label' parameter must be a non-empty str. Got {val_label!r}.")
+    mlp = _trained_network(estimator)
     val = _score_from(estimator, X_val, y_val, "val", val_score)
     if val is None:
-        val = getattr(estimator, "best_validation_score_", None)
+        val = getattr(mlp, "best_validation_score_", None)
         if val is None:
             raise ValueError(
                 "diagnose needs a validation score: pass X_val, y_val or val_score=..., or "
@@ -311,12 +328,12 @@ def diagnose(
             )
         val = float(val)
     findings: tuple[Finding, ...] = ()
-    history = getattr(estimator, "history_", None)
+    history = getattr(mlp, "history_", None)
     if history:
-        params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
+        params = mlp.get_params(deep=False) if hasattr(mlp, "get_params") else {}
         findings = curve_findings(
             np.array([np.nan if r["train_loss"] is None else r["train_loss"] for r in history]),
-            n_iter=getattr(estimator, "n_iter_", None),
+            n_iter=getattr(mlp, "n_iter_", None),
             max_iter=params.get("max_iter"),
             learning_rate_init=params.get("learning_rate_init"),
         )
@@ -327,4 +344,31 @@ def diagnose(
         bias_threshold=float(bias_threshold),
         variance_threshold=float(variance_threshold),
         findings=findings,
+        val_label=val_label,
     )
+
+
+def _trained_network(estimator: Any) -> Any:
+    """The fitted skdl estimator (with ``history_``) in ``estimator``, else ``estimator``."""
+    found = _find_network(estimator)
+    return estimator if found is None else found
+
+
+def _find_network(estimator: Any) -> Any:
+    """``estimator`` if it has a ``history_``, else the first such estimator inside it:
+    through pipelines (the last step first), fitted searches (``best_estimator_``) and
+    ``TransformedTargetRegressor`` (``regressor_``), nested any way; None if none."""
+    if estimator is None or isinstance(estimator, str):  # a 'passthrough' step
+        return None
+    if hasattr(estimator, "history_"):
+        return estimator
+    inner = []
+    steps = getattr(estimator, "steps", None)
+    if isinstance(steps, list):
+        inner += [step for _, step in reversed(steps)]
+    inner += [getattr(estimator, name, None) for name in ("best_estimator_", "regressor_")]
+    for candidate in inner:
+        found = _find_network(candidate)
+        if found is not None:
+            return found
+    return None

@@ -62,9 +62,11 @@ cv_results_ : dict of numpy (masked) ndarrays
         list with one dict per split mapping 'train_loss', 'val_loss' and
         'val_score' to their per-epoch values (None where the fit recorded
         none, e.g. 'val_score' without early stopping; the whole entry is None
-        for a fit that failed or an estimator without ``history_``). A fused
-        fit's ``fit_time`` is the wall time of the task that trained it
-        divided by the number of fits in that task.
+        for a fit that failed or an estimator without ``history_``), and
+        ``split<i>_n_iter``: each fit's ``n_iter_`` (epochs, or L-BFGS
+        iterations; NaN for a failed fit). A fused fit's ``fit_time`` is the
+        wall time of the task that trained it divided by the number of fits
+        in that task.
 
     best_estimator_ : estimator
         The estimator refitted on the whole data with the best parameters
@@ -120,7 +122,14 @@ What fuses: the estimator is an skdl estimator, or a
     non-skdl estimator, fit parameters other than ``sample_weight`` (or any
     fit parameter with a pipeline or with metadata routing enabled), and
     scikit-learn callbacks (``set_callbacks``) on the search, its estimator
-    or a pipeline step."""
+    or a pipeline step.
+
+    Fits that stop at ``max_iter`` without converging are reported in one
+    :class:`~sklearn.exceptions.ConvergenceWarning` per search ("160 of the
+    search's 161 fits did not converge (159 of the 160 cross-validation fits,
+    and the refit); ..."), not one per fit; ``cv_results_['split<i>_n_iter']``
+    says which. A search run scikit-learn's own way warns as scikit-learn
+    does, once per fit."""
 
 
 class GridSearchCV(FusedSearchMixin, _sk.GridSearchCV):

@@ -137,3 +137,61 @@ def test_report_is_a_frozen_dataclass():
     assert isinstance(report, Diagnosis)
     with pytest.raises(AttributeError):
         report.train_score = 1.0
+
+
+def _digits(n=300):
+    X, y = load_digits(return_X_y=True)
+    return X[:n], y[:n]
+
+
+def test_the_curve_findings_of_an_mlp_inside_a_pipeline():
+    """diagnose() on a Pipeline reads its MLP step's curve: max_iter=3 did not converge."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _digits()
+    mlp = MLPClassifier(hidden_layer_sizes=(16,), max_iter=3, random_state=0)
+    pipe = _fit(make_pipeline(StandardScaler(), mlp), X, y)
+    report = diagnose(pipe, X, y, X, y)
+    assert [f.kind for f in report.findings] == ["not converged"]
+    assert "raise max_iter (currently 3)" in report.findings[0].remedies[0]
+    assert report.train_score == pytest.approx(pipe.score(X, y))
+
+
+def test_the_curve_findings_through_a_search_and_a_target_transformer():
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skdl import MLPRegressor
+
+    X, y = _digits(300)
+    mlp = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, early_stopping=True, random_state=0)
+    search = _fit(GridSearchCV(make_pipeline(StandardScaler(), mlp), {}, cv=2), X, y)
+    report = diagnose(search, X, y)  # the validation score: best_estimator_'s MLP's
+    assert report.val_score == search.best_estimator_[-1].best_validation_score_
+    assert [f.kind for f in report.findings] == ["not converged"]
+    reg = TransformedTargetRegressor(MLPRegressor(hidden_layer_sizes=(8,), max_iter=2))
+    reg = _fit(reg, X / 16, y.astype(float))
+    report = diagnose(reg, train_score=0.5, val_score=0.4)
+    assert [f.kind for f in report.findings] == ["not converged"]
+
+
+def test_a_pipeline_without_an_skdl_step_has_no_findings():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _digits(100)
+    pipe = _fit(make_pipeline(StandardScaler(), "passthrough", LogisticRegression()), X, y)
+    assert diagnose(pipe, X, y, X, y).findings == ()
+
+
+def test_the_second_score_is_named_as_given():
+    report = diagnose(train_score=0.9, val_score=0.8, val_label="score on test.csv")
+    text = str(report)
+    assert "score on test.csv" in text and "validation" not in text
+    assert "variance = training - score on test.csv" in text
+    with pytest.raises(ValueError, match="'val_label' parameter must be a non-empty str"):
+        diagnose(train_score=0.9, val_score=0.8, val_label="")

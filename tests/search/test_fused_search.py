@@ -25,7 +25,12 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skdl import MLPClassifier, MLPRegressor
-from skdl.model_selection import GridSearchCV, RandomizedSearchCV
+from skdl.model_selection import (
+    CoarseToFineSearchCV,
+    GridSearchCV,
+    HalvingRandomSearchCV,
+    RandomizedSearchCV,
+)
 from skdl.search import _fused
 from skdl.search._plan import Group, group_candidates, task_pairs
 
@@ -379,6 +384,33 @@ def test_a_search_warns_once_about_its_unconverged_fits():
     )
     for k in range(3):
         assert_array_equal(ours.cv_results_[f"split{k}_n_iter"], np.full(12, 3.0))
+
+
+@pytest.mark.parametrize(
+    "search, kwargs",
+    [
+        (HalvingRandomSearchCV, {"n_candidates": 4, "random_state": 0}),
+        (CoarseToFineSearchCV, {"random_state": 0}),
+    ],
+)
+def test_every_search_class_warns_once(search, kwargs):
+    """Halving and coarse-to-fine searches run many rounds: still one ConvergenceWarning."""
+    space = {"alpha": [1e-4, 1e-3, 1e-2, 1e-1]}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search(_clf(max_iter=3), space, cv=3, **kwargs).fit(X, Y)
+    convergence = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(convergence) == 1
+    assert re.match(r"(\d+) of the search's \1 fits did not converge", str(convergence[0].message))
+
+
+def test_a_converged_search_does_not_warn():
+    est = _clf(max_iter=500, learning_rate_init=0.05)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search = GridSearchCV(est, {"alpha": [1e-4, 1e-3]}, cv=3).fit(X, Y)
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert (search.cv_results_["split0_n_iter"] < 500).all()
 
 
 def test_n_iter_in_cv_results_is_each_fits_epochs():
