@@ -26,7 +26,7 @@ from sklearn.utils.validation import validate_data
 
 from .._compat import _check_sample_weight
 from ..nn.activations import ACTIVATIONS
-from ..nn.init import resolve_init
+from ..nn.init import initial_layers
 from ..nn.losses import LOSSES
 from ..nn.mlp import FEW_ROWS, forward_rows
 from ..training import lbfgs
@@ -379,14 +379,15 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 stacklevel=5,
             )
         family = ACTIVATIONS[self.activation].family
-        inits = [resolve_init(e.init, family, self.activation) for e in ests]
         # Drawn on the CPU from one generator per model: the same seed gives the
         # same initial weights on every device and in any stack.
-        gens = [torch.Generator().manual_seed(s) for s in seeds]
-        coefs, intercepts = [], []
-        for n_in, n_out in zip(cfg.units[:-1], cfg.units[1:]):
-            coefs.append(torch.stack([f(n_in, n_out, g, dtype) for f, g in zip(inits, gens)]))
-            intercepts.append(torch.zeros(len(seeds), n_out, dtype=dtype))
+        models = [
+            initial_layers(e.init, family, self.activation, cfg.units, s, dtype)
+            for e, s in zip(ests, seeds)
+        ]
+        n_layers = len(cfg.units) - 1
+        coefs = [torch.stack([m[0][i] for m in models]) for i in range(n_layers)]
+        intercepts = [torch.stack([m[1][i] for m in models]) for i in range(n_layers)]
         return layout.pack(coefs, intercepts, dtype, device)
 
     def _run_stochastic(
