@@ -104,7 +104,7 @@ INITIALIZERS: dict[str, Initializer] = {
     "sklearn": sklearn_uniform,
     "zeros": zeros,
 }
-"""Registry of weight initialisers, keyed by the ``init`` parameter (see also :data:`INIT_RULES`)."""
+"""Registry of weight initialisers, keyed by ``init`` (see also :data:`INIT_RULES`)."""
 
 _LECTURE = {"relu": "he_normal", "glorot": "lecun_normal", "selu": "lecun_normal"}
 
