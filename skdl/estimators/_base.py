@@ -42,6 +42,7 @@ from ._config import (
     build_step_context,
     resolve_device,
     resolve_dtype,
+    solver_learning_rate,
 )
 from ._faults import oom_guard, predict_in_chunks
 from ._params import BASE_CONSTRAINTS, STOCHASTIC_SOLVERS
@@ -427,7 +428,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             score_kind=self._score_kind(),
             stop_on_loss=self.early_stopping_metric == "loss",
         )
-        lr_init = np.array([float(e.learning_rate_init) for e in ests])
+        lr_init = np.array([solver_learning_rate(e) for e in ests])
         with (
             cpu_threads(device, step_flops(cfg.units, spec.batch_size, k)),
             self._verbose_printer(k, spec.max_iter) as progress,
