@@ -3,12 +3,13 @@
     python benchmarks/scores.py [--seeds 3] [--quick]
 
 ``run.py`` reports one seed's test score next to each time. skdl's default
-``init='auto'`` draws ReLU layers' weights by He's rule (the lecture's rule),
-scikit-learn by its uniform Glorot rule and torch's ``nn.Linear`` by
+``init='auto'`` is scikit-learn's uniform Glorot rule (weights and biases,
+drawn as scikit-learn draws them), ``init='lecture'`` draws ReLU layers'
+weights by He's rule, and torch's ``nn.Linear`` by
 ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``; on these few-epoch workloads the start
 shows in the score. This script fits, on each seed's data, scikit-learn's MLP,
-the hand-written torch loop, skdl by default, and skdl with ``init='sklearn'``
-(scikit-learn's rule, everything else unchanged), and prints the mean test
+the hand-written torch loop, skdl by default, and skdl with ``init='lecture'``
+(the lecture's He rule, everything else unchanged), and prints the mean test
 score (accuracy, or R^2 for W3) with the per-seed values.
 """
 
@@ -43,8 +44,8 @@ def fit_skdl_with(init: str):
 RUNS = {
     "scikit-learn": lambda w, d, seed, device: fit_sklearn(w, d, seed, device).score,
     "torch loop": lambda w, d, seed, device: fit_hand(w, d, seed, device).score,
-    "skdl (init='auto', He)": fit_skdl_with("auto"),
-    "skdl (init='sklearn')": fit_skdl_with("sklearn"),
+    "skdl default (init='auto', scikit-learn's rule)": fit_skdl_with("auto"),
+    "skdl (init='lecture', He)": fit_skdl_with("lecture"),
 }
 
 

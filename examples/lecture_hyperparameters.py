@@ -5,7 +5,7 @@ Walks the components of a multi-layer perceptron on the digits data set
 
 1. depth vs width (same parameter budget, different shapes)
 2. activations
-3. initialisation (zeros vs the lecture's 'auto' rule)
+3. initialisation (zeros vs the lecture's rule, init='lecture', and scikit-learn's, the default)
 4. regularisation (L2, L1 with its exact zeros, dropout, early stopping)
 5. optimizers and learning-rate schedules
 6. n_init (restarts trained together; the best one is kept)
@@ -94,16 +94,17 @@ def depth_vs_width(data, base):
 
 def activations(data, base):
     names = ["identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu"]
-    rows = {name: run(data, base, activation=name, depth=3, width=32) for name in names}
+    lecture = {"init": "lecture", "depth": 3, "width": 32}
+    rows = {name: run(data, base, activation=name, **lecture) for name in names}
     rows["leaky_relu (slope 0.2)"] = run(
-        data, base, activation="leaky_relu", activation_param=0.2, depth=3, width=32
+        data, base, activation="leaky_relu", activation_param=0.2, **lecture
     )
-    table("2. Activations (3 x 32, init='auto': He for ReLUs, N(0, 1/N) otherwise)", rows)
+    table("2. Activations (3 x 32, init='lecture': He for ReLUs, N(0, 1/N) otherwise)", rows)
 
 
 def initialisation(data, base):
     rows = {}
-    for init in ["zeros", "sklearn", "xavier_normal", "orthogonal", "auto"]:
+    for init in ["zeros", "auto", "xavier_normal", "orthogonal", "lecture"]:
         with warnings.catch_warnings():
             # init='zeros' warns, which is the point of this row
             warnings.simplefilter("ignore", UserWarning)

@@ -26,7 +26,7 @@ from sklearn.utils.validation import validate_data
 
 from .._compat import _check_sample_weight
 from ..nn.activations import ACTIVATIONS
-from ..nn.init import resolve_init
+from ..nn.init import initial_layers
 from ..nn.losses import LOSSES
 from ..nn.mlp import FEW_ROWS, forward_rows
 from ..training import lbfgs
@@ -44,6 +44,7 @@ from ._config import (
     prediction_device,
     resolve_device,
     resolve_dtype,
+    solver_learning_rate,
 )
 from ._faults import oom_guard, predict_in_chunks
 from ._params import BASE_CONSTRAINTS, STOCHASTIC_SOLVERS
@@ -434,14 +435,15 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 stacklevel=5,
             )
         family = ACTIVATIONS[self.activation].family
-        inits = [resolve_init(e.init, family, self.activation) for e in ests]
         # Drawn on the CPU from one generator per model: the same seed gives the
         # same initial weights on every device and in any stack.
-        gens = [torch.Generator().manual_seed(s) for s in seeds]
-        coefs, intercepts = [], []
-        for n_in, n_out in zip(cfg.units[:-1], cfg.units[1:]):
-            coefs.append(torch.stack([f(n_in, n_out, g, dtype) for f, g in zip(inits, gens)]))
-            intercepts.append(torch.zeros(len(seeds), n_out, dtype=dtype))
+        models = [
+            initial_layers(e.init, family, self.activation, cfg.units, s, dtype)
+            for e, s in zip(ests, seeds)
+        ]
+        n_layers = len(cfg.units) - 1
+        coefs = [torch.stack([m[0][i] for m in models]) for i in range(n_layers)]
+        intercepts = [torch.stack([m[1][i] for m in models]) for i in range(n_layers)]
         return layout.pack(coefs, intercepts, dtype, device)
 
     def _run_stochastic(
@@ -483,7 +485,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             score_kind=self._score_kind(),
             stop_on_loss=self.early_stopping_metric == "loss",
         )
-        lr_init = np.array([float(e.learning_rate_init) for e in ests])
+        lr_init = np.array([solver_learning_rate(e) for e in ests])
         with (
             cpu_threads(device, step_flops(cfg.units, spec.batch_size, k)),
             self._verbose_printer(k, spec.max_iter) as progress,

@@ -96,7 +96,8 @@ def oom_message(exc: BaseException, est=None, during: str = "training") -> str:
 
 @contextmanager
 def oom_guard(est, during: str = "training"):
-    """Re-raise ``torch.OutOfMemoryError`` inside the block with :func:`oom_message`."""
+    """Re-raise ``torch.OutOfMemoryError`` (or a host ``MemoryError``) inside the
+    block with :func:`oom_message`."""
     try:
         yield
     except OutOfMemoryError as exc:
@@ -105,6 +106,11 @@ def oom_guard(est, during: str = "training"):
     except RuntimeError as exc:
         # the CPU allocator reports a failed allocation as a plain RuntimeError
         if "can't allocate memory" not in str(exc):
+            raise
+        raise MemoryError(oom_message(exc, est, during)) from exc
+    except MemoryError as exc:
+        # numpy's allocator (scikit-learn's initial draw, init='auto') raises MemoryError
+        if str(exc).startswith("Out of memory"):
             raise
         raise MemoryError(oom_message(exc, est, during)) from exc
 

@@ -9,7 +9,7 @@ import torch
 from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 
 from ..nn.activations import ACTIVATIONS
-from ..nn.init import INITIALIZERS
+from ..nn.init import INIT_OPTIONS
 from ..nn.losses import REGRESSION_LOSSES
 from ..optim import OPTIMIZERS, SCHEDULES
 
@@ -56,7 +56,7 @@ BASE_CONSTRAINTS: dict = {
     "depth": [Interval(Integral, 0, MAX_DEPTH, closed="both"), None],
     "width": [Interval(Integral, 1, MAX_UNITS, closed="both"), None],
     "activation_param": [Interval(Real, 0, None, closed="left"), None],
-    "init": [StrOptions(set(INITIALIZERS) | {"auto"})],
+    "init": [StrOptions(set(INIT_OPTIONS))],
     "penalty": [StrOptions(PENALTIES), None],
     "l1_ratio": [Interval(Real, 0, 1, closed="both")],
     "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],

@@ -29,7 +29,7 @@ class Activation:
     """An activation function, its derivative and its initialisation family.
 
     ``family`` is ``"relu"`` for the rectifier family (He initialisation under
-    ``init='auto'``) and ``"glorot"`` otherwise (Xavier/Glorot), the lecture's
+    ``init='lecture'``) and ``"glorot"`` otherwise (Xavier/Glorot), the lecture's
     rule. ``default_param`` is the value used when ``activation_param=None``.
     """
 

@@ -1,13 +1,20 @@
 """Weight initialisers.
 
-Each initialiser draws one ``[fan_in, fan_out]`` weight matrix from a
-``torch.Generator`` (one generator per model of the stack, so a model's
-weights do not depend on how many models share the stack). Biases always
-start at zero.
+The default, ``init='auto'`` (also by name, ``init='sklearn'``), is
+scikit-learn's rule, drawn exactly as scikit-learn draws it
+(``BaseMultilayerPerceptron._init_coef``): for each layer in turn, weights
+then biases from ``U(-b, b)`` with ``b = sqrt(6 / (fan_in + fan_out))``
+(Glorot & Bengio, 2010), ``b = sqrt(2 / (fan_in + fan_out))`` for the
+logistic activation, from ``numpy.random.RandomState(seed)``. With an int
+``random_state`` (and ``n_init=1``) skdl thus starts from scikit-learn's very
+weights and biases. See :func:`initial_layers`.
 
-The lecture's rule (``init='auto'``): He, ``N(0, 2/N)`` with ``N = fan_in``,
-for the rectifier family, and the lecture's "Xavier", ``N(0, 1/N)``, for
-tanh, logistic and identity (also the right choice for SELU).
+Every other initialiser draws one ``[fan_in, fan_out]`` weight matrix from a
+``torch.Generator`` (one generator per model of the stack, so a model's
+weights do not depend on how many models share the stack); its biases start
+at zero. The lecture's rule (``init='lecture'``): He, ``N(0, 2/N)`` with
+``N = fan_in``, for the rectifier family, and the lecture's "Xavier",
+``N(0, 1/N)``, for tanh, logistic and identity (also the right choice for SELU).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -69,10 +77,12 @@ def orthogonal(fan_in, fan_out, gen, dtype):
 
 
 def sklearn_uniform(fan_in, fan_out, gen, dtype):
-    """scikit-learn's MLP rule: ``U(-b, b)``, ``b = sqrt(6 / (fan_in + fan_out))``.
+    """scikit-learn's MLP bound: ``U(-b, b)``, ``b = sqrt(6 / (fan_in + fan_out))``.
 
-    (scikit-learn uses factor 2 instead of 6 for the logistic activation; the
-    estimator passes ``init='sklearn'`` through :func:`sklearn_logistic` then.)
+    One matrix from a torch generator. (scikit-learn uses factor 2 instead of 6
+    for the logistic activation: :func:`sklearn_logistic`. The estimators draw
+    ``init='auto'``/``'sklearn'`` with :func:`sklearn_layers`, scikit-learn's
+    own random stream, biases included.)
     """
     return xavier_uniform(fan_in, fan_out, gen, dtype)
 
@@ -97,19 +107,66 @@ INITIALIZERS: dict[str, Initializer] = {
     "sklearn": sklearn_uniform,
     "zeros": zeros,
 }
-"""Registry of weight initialisers, keyed by the ``init`` parameter ('auto' resolves to one)."""
+"""Registry of weight initialisers, keyed by ``init`` (see also :data:`INIT_RULES`)."""
 
-_AUTO = {"relu": "he_normal", "glorot": "lecun_normal", "selu": "lecun_normal"}
+_LECTURE = {"relu": "he_normal", "glorot": "lecun_normal", "selu": "lecun_normal"}
+
+INIT_RULES = ("auto", "lecture")
+"""Names that pick an initialiser by activation: 'auto' (scikit-learn's rule,
+the default) and 'lecture' (He for the ReLU family, ``N(0, 1/N)`` otherwise)."""
+
+INIT_OPTIONS = frozenset(INITIALIZERS) | frozenset(INIT_RULES)
+"""Every accepted value of the ``init`` parameter."""
+
+_SKLEARN_RULE = frozenset({"auto", "sklearn"})
+
+
+def sklearn_bound(fan_in: int, fan_out: int, activation: str) -> float:
+    """scikit-learn's bound: ``sqrt(f / (fan_in + fan_out))``, f = 2 for logistic, else 6."""
+    factor = 2.0 if activation == "logistic" else 6.0
+    return math.sqrt(factor / (fan_in + fan_out))
+
+
+def sklearn_layers(units, seed: int, activation: str, dtype: torch.dtype):
+    """scikit-learn's initial ``(coefs, intercepts)``, drawn as scikit-learn draws them.
+
+    ``numpy.random.RandomState(seed)``, then for each layer the weights and then
+    the biases from ``U(-b, b)`` (:func:`sklearn_bound`), in float64 and cast to
+    ``dtype`` (``BaseMultilayerPerceptron._init_coef``).
+    """
+    rs = np.random.RandomState(int(seed) % 2**32)
+    coefs, intercepts = [], []
+    for fan_in, fan_out in zip(units[:-1], units[1:]):
+        b = sklearn_bound(fan_in, fan_out, activation)
+        coefs.append(torch.from_numpy(rs.uniform(-b, b, (fan_in, fan_out))).to(dtype))
+        intercepts.append(torch.from_numpy(rs.uniform(-b, b, fan_out)).to(dtype))
+    return coefs, intercepts
 
 
 def resolve_init(init: str, family: str, activation: str) -> Initializer:
-    """Return the initialiser for ``init`` given the activation's family.
+    """Return the one-matrix initialiser for ``init`` given the activation.
 
-    ``'auto'`` follows the lecture: He for the ReLU family, ``N(0, 1/N)`` otherwise.
-    ``'sklearn'`` reproduces scikit-learn's bounds, including its logistic factor.
+    ``'lecture'`` follows the lecture: He for the ReLU family, ``N(0, 1/N)``
+    otherwise. ``'auto'`` and ``'sklearn'`` give scikit-learn's bound, including
+    its logistic factor (the estimators draw those with :func:`sklearn_layers`).
     """
-    if init == "auto":
-        init = _AUTO[family]
-    if init == "sklearn" and activation == "logistic":
-        return sklearn_logistic
+    if init == "lecture":
+        init = _LECTURE[family]
+    if init in _SKLEARN_RULE:
+        return sklearn_logistic if activation == "logistic" else sklearn_uniform
     return INITIALIZERS[init]
+
+
+def initial_layers(init: str, family: str, activation: str, units, seed: int, dtype):
+    """One model's initial ``(coefs, intercepts)`` for ``init`` and layer sizes ``units``.
+
+    'auto'/'sklearn': :func:`sklearn_layers`. Otherwise one torch generator
+    seeded with ``seed`` draws the weights layer by layer; biases are zero.
+    """
+    if init in _SKLEARN_RULE:
+        return sklearn_layers(units, seed, activation, dtype)
+    f = resolve_init(init, family, activation)
+    gen = torch.Generator().manual_seed(int(seed))
+    pairs = list(zip(units[:-1], units[1:]))
+    coefs = [f(n_in, n_out, gen, dtype) for n_in, n_out in pairs]
+    return coefs, [torch.zeros(n_out, dtype=dtype) for _, n_out in pairs]

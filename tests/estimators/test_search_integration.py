@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from skdl import MLPClassifier, MLPRegressor
 from skdl.estimators._params import STOCHASTIC_SOLVERS
 from skdl.nn.activations import ACTIVATIONS
-from skdl.nn.init import INITIALIZERS
+from skdl.nn.init import INIT_OPTIONS
 from skdl.optim import SCHEDULES, ExponentialSchedule
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -39,7 +39,7 @@ DISTRIBUTIONS = {
     "learning_rate": sorted(SCHEDULES),
     "decay_rate": uniform(0.5, 0.49),  # (0, 1] is valid for every schedule
     "batch_size": [16, 32, "auto"],
-    "init": sorted((set(INITIALIZERS) | {"auto"}) - {"zeros"}),
+    "init": sorted(set(INIT_OPTIONS) - {"zeros"}),
     "n_init": randint(1, 4),
 }
 

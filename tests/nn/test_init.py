@@ -1,5 +1,6 @@
 """Weight initialisers: variances against their formulas, orthogonality, the
-'auto' rule, and what init='zeros' does to a network (it stays symmetric)."""
+default rule (scikit-learn's, drawn as scikit-learn draws it), the 'lecture'
+rule, and what init='zeros' does to a network (it stays symmetric)."""
 
 import math
 import warnings
@@ -99,22 +100,97 @@ def test_sklearn_logistic_bound():
         ("selu", "lecun_normal"),
     ],
 )
-def test_auto_rule(activation, expected):
+def test_lecture_rule(activation, expected):
     from skdl.nn.activations import ACTIVATIONS
 
     family = ACTIVATIONS[activation].family
-    assert resolve_init("auto", family, activation) is INITIALIZERS[expected]
+    assert resolve_init("lecture", family, activation) is INITIALIZERS[expected]
 
 
 def test_sklearn_init_uses_the_logistic_factor():
-    assert resolve_init("sklearn", "glorot", "logistic") is sklearn_logistic
-    assert resolve_init("sklearn", "glorot", "tanh") is INITIALIZERS["sklearn"]
+    for name in ("sklearn", "auto"):
+        assert resolve_init(name, "glorot", "logistic") is sklearn_logistic
+        assert resolve_init(name, "glorot", "tanh") is INITIALIZERS["sklearn"]
+        assert resolve_init(name, "relu", "relu") is INITIALIZERS["sklearn"]
+
+
+def _initial_fit(activation, init=None, units=(3, 4, 2), n=20, dtype="float64", seed=5):
+    """coefs_/intercepts_ after a fit at lr=1e-300: the initial values (float64)."""
+    X = np.random.RandomState(0).randn(n, units[0])
+    y = X[:, : units[-1]]
+    kwargs = {} if init is None else {"init": init}
+    reg = MLPRegressor(
+        hidden_layer_sizes=units[1:-1],
+        activation=activation,
+        solver="sgd",
+        momentum=0,
+        learning_rate_init=1e-300,
+        max_iter=1,
+        random_state=seed,
+        dtype=dtype,
+        device="cpu",
+        **kwargs,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X.astype(dtype), y.astype(dtype))
+    return reg
+
+
+# the logistic factor: f = 2, every other activation (scikit-learn's and skdl's) f = 6
+@pytest.mark.parametrize(
+    "activation, factor",
+    [("relu", 6.0), ("tanh", 6.0), ("identity", 6.0), ("logistic", 2.0), ("gelu", 6.0)],
+)
+def test_default_init_has_sklearns_bound_on_weights_and_biases(activation, factor):
+    # Hand-derived: scikit-learn's _init_coef draws weights and biases of a
+    # layer from U(-b, b), b = sqrt(f / (fan_in + fan_out)). Layers 60 -> 40 -> 30:
+    # b1 = sqrt(f / 100), b2 = sqrt(f / 70). |w| of 2400 (1200) uniform draws
+    # stays below 0.995 b with probability 0.995**1200 < 0.3 %: the largest is
+    # within 0.5 % of b (and the run is seeded); biases (40, 30 draws) within b.
+    reg = _initial_fit(activation, units=(60, 40, 30), n=5)
+    for coef, bias, (fan_in, fan_out) in zip(reg.coefs_, reg.intercepts_, [(60, 40), (40, 30)]):
+        b = math.sqrt(factor / (fan_in + fan_out))
+        assert np.abs(coef).max() <= b
+        assert np.abs(coef).max() > 0.995 * b
+        assert coef.var() == pytest.approx(b**2 / 3, rel=0.1)  # variance of U(-b, b)
+        assert np.abs(bias).max() <= b
+        assert np.abs(bias).max() > 0.5 * b  # biases are drawn too, not zero
+        assert bias.var() == pytest.approx(b**2 / 3, rel=0.5)
+
+
+@pytest.mark.parametrize("activation", ["relu", "logistic", "tanh", "identity"])
+@pytest.mark.parametrize("init", [None, "sklearn"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_default_init_is_sklearns_draw(activation, init, dtype):
+    # Oracle: scikit-learn's own MLP with the same int random_state starts from
+    # the very same weights and biases (both draw from RandomState(5)).
+    from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+
+    ours = _initial_fit(activation, init, units=(3, 5, 4, 2), dtype=dtype)
+    X = np.random.RandomState(0).randn(20, 3).astype(dtype)
+    sk = SkMLPRegressor(
+        hidden_layer_sizes=(5, 4),
+        activation=activation,
+        solver="sgd",
+        momentum=0,
+        learning_rate_init=1e-300,
+        max_iter=1,
+        random_state=5,
+        shuffle=False,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk.fit(X, X[:, :2])
+    for a, b in zip(ours.coefs_ + ours.intercepts_, sk.coefs_ + sk.intercepts_):
+        assert a.dtype == b.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("activation, init", [("relu", "he_normal"), ("tanh", "lecun_normal")])
 def test_estimator_draws_initial_weights_from_its_seed(activation, init):
     # A learning rate of 1e-300 leaves the weights at their initial values in
-    # float64: the fitted coefs_ are what init='auto' drew from the seed.
+    # float64: the fitted coefs_ are what init='lecture' drew from the seed.
     X = np.random.RandomState(0).randn(20, 3)
     y = X[:, 0]
     reg = MLPRegressor(
@@ -125,6 +201,7 @@ def test_estimator_draws_initial_weights_from_its_seed(activation, init):
         learning_rate_init=1e-300,
         max_iter=1,
         random_state=5,
+        init="lecture",
         dtype="float64",
         device="cpu",
     )
@@ -135,6 +212,8 @@ def test_estimator_draws_initial_weights_from_its_seed(activation, init):
     for coef, (n_in, n_out) in zip(reg.coefs_, [(3, 4), (4, 2), (2, 1)]):
         expected = INITIALIZERS[init](n_in, n_out, gen, torch.float64).numpy()
         np.testing.assert_array_equal(coef, expected)
+    for bias in reg.intercepts_:  # the named initialisers start biases at 0 (lr 1e-300 moved
+        assert np.abs(bias).max() < 1e-250  # them by ~1e-300 only)
 
 
 def test_zeros_warns_and_hidden_units_stay_identical():
