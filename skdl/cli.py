@@ -29,6 +29,13 @@ _MODEL_FORMAT = "skdl-cli-model/1"
 _MAX_CLASSES = 20
 
 
+def _pandas():
+    """pandas, or a one-line error naming the ``cli`` extra (fit, predict, diagnose read tables)."""
+    from ._optional import optional_import
+
+    return optional_import("pandas", "cli", "skdl fit/predict/diagnose")
+
+
 class UsageError(Exception):
     """A user error: reported as ``skdl: error: <message>`` with exit status 2."""
 
@@ -95,13 +102,16 @@ def read_table(path):
     UsageError
         If the file is missing, empty, or cannot be parsed.
     """
-    import pandas as pd
+    pd = _pandas()
 
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
+            from ._optional import optional_import
+
+            optional_import("pyarrow", "cli", f"reading Parquet ({path.name})")
             frame = pd.read_parquet(path)
         else:
             frame = pd.read_csv(path)
@@ -144,7 +154,7 @@ def infer_task(y) -> str:
     >>> infer_task(pd.Series([0.5, 1.25, 3.0]))
     'regression'
     """
-    import pandas as pd
+    pd = _pandas()
 
     if pd.api.types.is_bool_dtype(y) or not pd.api.types.is_numeric_dtype(y):
         return "classification"
@@ -195,7 +205,7 @@ def make_model(X, task: str, max_iter: int, seed: int, verbose: int = 1):
 
 
 def _is_numeric(column) -> bool:
-    import pandas as pd
+    pd = _pandas()
 
     return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
@@ -339,7 +349,7 @@ def fit(args) -> dict:
 
 def predict(args) -> None:
     """``skdl predict``: write predictions (and class probabilities) as CSV."""
-    import pandas as pd
+    pd = _pandas()
 
     saved = load_model(args.model)
     model = saved["model"]
@@ -448,6 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run the command line; returns 0, or exits with status 2 on a user error."""
+    from ._optional import MissingOptionalDependency
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -459,7 +471,7 @@ def main(argv=None) -> int:
             predict(args)
         elif args.command == "diagnose":
             diagnose(args)
-    except UsageError as exc:
+    except (UsageError, MissingOptionalDependency) as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
     return 0
 
