@@ -68,11 +68,11 @@ def to_onnx(est, path=None, *, dtype=np.float32):
     from sklearn.base import is_classifier
     from sklearn.utils.validation import check_is_fitted
 
-    try:
-        import onnx
-        from onnx import TensorProto, helper, numpy_helper
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("to_onnx needs the onnx package: pip install onnx") from exc
+    from ._optional import optional_import
+
+    onnx = optional_import("onnx", "onnx", "to_onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
     from .nn.activations import ACTIVATIONS
 
     check_is_fitted(est)

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from .._optional import optional_import
+
 
 def check_matplotlib(caller: str) -> Any:
     """Import and return ``matplotlib.pyplot``, with a clear error when missing.
@@ -13,13 +15,7 @@ def check_matplotlib(caller: str) -> Any:
     matplotlib is imported here, inside the plotting calls, so that
     ``import skdl.plotting`` stays light.
     """
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            f"{caller} needs matplotlib. Install it with `pip install matplotlib` "
-            "or `pip install skdl[plots]`."
-        ) from exc
+    plt = optional_import("matplotlib.pyplot", "plots", caller)
     return plt
 
 

@@ -30,6 +30,8 @@ class History(list):
 
     def to_frame(self):
         """The history as a pandas DataFrame, one row per epoch (needs pandas)."""
-        import pandas as pd
+        from .._optional import optional_import
+
+        pd = optional_import("pandas", "pandas", "History.to_frame")
 
         return pd.DataFrame(list(self), columns=list(self[0]) if self else list(COLUMNS))
