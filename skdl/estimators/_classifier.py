@@ -94,6 +94,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         early_stopping_metric="score",
         decay_rate=None,
         n_init=1,
+        ensemble=False,
         device="auto",
         dtype="auto",
         precision=None,
@@ -132,6 +133,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.early_stopping_metric = early_stopping_metric
         self.decay_rate = decay_rate
         self.n_init = n_init
+        self.ensemble = ensemble
         self.device = device
         self.dtype = dtype
         self.precision = precision
@@ -272,7 +274,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             The predicted classes.
         """
         check_is_fitted(self)
-        y_pred = self._forward(X)
+        y_pred = self._ensemble_forward(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
         return self._decode(y_pred)
@@ -302,7 +304,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             was trained in float64).
         """
         check_is_fitted(self)
-        y_pred = self._forward(X)
+        y_pred = self._ensemble_forward(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
             return np.vstack([1 - y_pred, y_pred]).T

@@ -56,6 +56,7 @@ BASE_CONSTRAINTS: dict = {
     "early_stopping_metric": [StrOptions({"score", "loss"})],
     "decay_rate": [Interval(Real, 0, None, closed="neither"), None],
     "n_init": [Interval(Integral, 1, None, closed="left")],
+    "ensemble": ["boolean"],
     "device": [str, torch.device],
     "dtype": [StrOptions({"auto", "float32", "float64"})],
     "precision": [StrOptions({"bf16", "fp16"}), None],
