@@ -58,3 +58,5 @@ def test_ensemble_clone_and_errors(iris):
         fitted.fit(X, y)
     with pytest.raises(ValueError, match="to_onnx"):
         fitted.to_onnx()
+    with pytest.raises(ValueError, match="skdl.save"):
+        fitted.save("unused.skdl")
