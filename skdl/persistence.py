@@ -637,6 +637,11 @@ def save(estimator, path) -> None:
     if _estimator_classes().get(name) is not type(estimator):
         raise TypeError(f"skdl.save saves MLPClassifier and MLPRegressor, not {name}.")
     check_is_fitted(estimator)
+    if getattr(estimator, "members_", None) is not None:
+        raise ValueError(
+            "skdl.save does not store ensembles (ensemble=True) yet; refit with "
+            "ensemble=False, or use joblib to keep the ensemble."
+        )
     tensors: dict = {}
     encode = _Encoder(tensors)
     from . import __version__

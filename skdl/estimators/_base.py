@@ -195,6 +195,11 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 f"y has {Y.shape[1]} outputs but the model was fitted with {self.n_outputs_}. "
                 "Fit from scratch (warm_start=False) to change the number of outputs."
             )
+        if self.ensemble and (incremental or not first_pass):
+            raise ValueError(
+                "ensemble=True does not support partial_fit or warm_start yet; fit "
+                "from scratch (warm_start=False) or use ensemble=False."
+            )
         if not first_pass:
             self._check_fitted_layout(cfg, incremental)
         n_init = 1 if not first_pass else self.n_init
@@ -372,6 +377,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 search_progress().advance(len(members) * self.max_iter)
             for est, idx in zip(jobs, groups):
                 est._store_lbfgs(cfg, params, result, idx)
+                est._store_members(cfg, params, idx, [list(result.curves[i]) for i in idx])
             return []
         stack = self._run_stochastic(
             cfg, data, rows, params, ests, seeds, first_pass, incremental, tasks
@@ -379,6 +385,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         errors = []
         for est, idx in zip(jobs, groups):
             best = est._select(stack[1], stack[2], idx)
+            est._store_members(cfg, stack[0], idx, [stack[1].history[i] for i in idx])
             try:
                 est._store_stochastic(cfg, *stack, best, incremental)
             except ValueError as exc:  # divergence: the job is still stored
@@ -574,6 +581,45 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         )
         return int(idx[np.argmin(np.where(ok, loss, np.inf))])
 
+    def _store_members(self, cfg, params, idx, histories):
+        """With ``ensemble=True``, keep every member of this job (``members_``)."""
+        if not self.ensemble:
+            for name in ("members_", "members_history_"):
+                self.__dict__.pop(name, None)
+            return
+        self.members_ = [_unpack(cfg, params, int(i)) for i in idx]
+        self.members_history_ = [
+            History(
+                h
+                if not h or isinstance(h[0], dict)
+                else (
+                    {
+                        "epoch": j + 1,
+                        "train_loss": v,
+                        "val_loss": None,
+                        "val_score": None,
+                        "learning_rate": None,
+                        "seconds": None,
+                    }
+                    for j, v in enumerate(h)
+                )
+            )
+            for h in histories
+        ]
+
+    def _members_forward(self, X) -> np.ndarray:
+        """Every member's outputs (after the output activation), ``[M, n, O]``."""
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], reset=False, dtype=(np.float32, np.float64)
+        )
+        return np.stack([self._forward(X, check_input=False, weights=m) for m in self.members_])
+
+    def _ensemble_forward(self, X) -> np.ndarray:
+        """The network outputs, averaged over the members of an ensemble."""
+        if getattr(self, "members_", None) is None:
+            return self._forward(X)
+        return self._members_forward(X).mean(0)
+
     def _store_weights(self, cfg, params, k):
         self.coefs_, self.intercepts_ = _unpack(cfg, params, k)
 
@@ -714,9 +760,12 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return Progress(self.verbose, total, desc=type(self).__name__, n_models=k)
 
     # -------------------------------------------------------------- predict
-    def _forward(self, X, check_input=True) -> np.ndarray:
+    def _forward(self, X, check_input=True, weights=None) -> np.ndarray:
         """Network outputs (after the output activation), numpy ``[n, O]`` in the
-        common dtype of X and the weights (as scikit-learn's)."""
+        common dtype of X and the weights (as scikit-learn's).
+
+        ``weights``: ``(coefs, intercepts)`` of an ensemble member to use instead
+        of ``coefs_`` / ``intercepts_``."""
         if check_input:
             X = validate_data(
                 self, X, accept_sparse=["csr", "csc"], reset=False, dtype=(np.float32, np.float64)
@@ -732,7 +781,14 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             device.type == "cpu" and out_dtype == np.float64
         )
         dtype = torch.float64 if wide else torch.float32
-        weights, biases = self._inference_weights(dtype, device)
+        if weights is None:
+            weights, biases = self._inference_weights(dtype, device)
+        else:
+            coefs, intercepts = weights
+            weights = [torch.as_tensor(c).to(device=device, dtype=dtype) for c in coefs]
+            biases = [
+                torch.as_tensor(b).to(device=device, dtype=dtype).view(-1) for b in intercepts
+            ]
         act = ACTIVATIONS[self.activation]
         act_param = self._act_param_tensor(dtype, device)
         act_param = None if act_param is None else act_param.view(1, 1)
@@ -861,6 +917,11 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """
         from ..export import to_onnx
 
+        if getattr(self, "members_", None) is not None:
+            raise ValueError(
+                "to_onnx does not export ensembles (ensemble=True) yet; refit with "
+                "ensemble=False to export one network."
+            )
         return to_onnx(self, path)
 
     def save(self, path):

@@ -122,6 +122,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         early_stopping_metric="score",
         decay_rate=None,
         n_init=1,
+        ensemble=False,
         device="auto",
         dtype="auto",
         precision=None,
@@ -160,6 +161,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.early_stopping_metric = early_stopping_metric
         self.decay_rate = decay_rate
         self.n_init = n_init
+        self.ensemble = ensemble
         self.device = device
         self.dtype = dtype
         self.precision = precision
@@ -289,7 +291,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             The predicted classes.
         """
         check_is_fitted(self)
-        y_pred = self._forward(X)
+        y_pred = self._ensemble_forward(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
         return self._decode(y_pred)
@@ -321,7 +323,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             was trained in float64).
         """
         check_is_fitted(self)
-        y_pred = self._forward(X)
+        y_pred = self._ensemble_forward(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
             return np.vstack([1 - y_pred, y_pred]).T

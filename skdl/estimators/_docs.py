@@ -175,6 +175,14 @@ default='auto'
         best (validation score with early stopping, else training loss) is kept.
         At most 1,000,000.
 
+    ensemble : bool, default=False
+        Keep all ``n_init`` members (a deep ensemble) and predict with their
+        average: mean probabilities for the classifier (``predict`` takes
+        their argmax, ``predict_log_proba`` the log of the mean), mean
+        prediction for the regressor. ``coefs_`` / ``intercepts_`` then hold
+        the member that ``ensemble=False`` would keep. Not with
+        ``partial_fit`` or ``warm_start`` (yet).
+
     device : str or torch.device, default='auto'
         Where to train: 'auto' picks CUDA, then MPS, then the CPU.
 
@@ -249,4 +257,12 @@ loss_ : float
         Number of outputs.
 
     out_activation_ : str
-        Name of the output activation."""
+        Name of the output activation.
+
+    members_ : list of (coefs, intercepts)
+        With ``ensemble=True``: each member's weight matrices and bias vectors
+        (shapes as ``coefs_`` / ``intercepts_``), in seed order
+        (``random_state + j``). Absent otherwise.
+
+    members_history_ : list of History
+        With ``ensemble=True``: each member's ``history_``."""

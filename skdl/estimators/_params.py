@@ -63,6 +63,7 @@ BASE_CONSTRAINTS: dict = {
     "early_stopping_metric": [StrOptions({"score", "loss"})],
     "decay_rate": [Interval(Real, 0, None, closed="neither"), None],
     "n_init": [Interval(Integral, 1, MAX_N_INIT, closed="both")],
+    "ensemble": ["boolean"],
     "device": [str, torch.device],
     "dtype": [StrOptions({"auto", "float32", "float64"})],
     "precision": [StrOptions({"bf16", "fp16"}), None],

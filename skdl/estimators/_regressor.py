@@ -93,6 +93,7 @@ default='squared_error'
         early_stopping_metric="score",
         decay_rate=None,
         n_init=1,
+        ensemble=False,
         device="auto",
         dtype="auto",
         precision=None,
@@ -132,6 +133,7 @@ default='squared_error'
         self.early_stopping_metric = early_stopping_metric
         self.decay_rate = decay_rate
         self.n_init = n_init
+        self.ensemble = ensemble
         self.device = device
         self.dtype = dtype
         self.precision = precision
@@ -254,5 +256,5 @@ default='squared_error'
             trained in float64), as scikit-learn's.
         """
         check_is_fitted(self)
-        y_pred = self._forward(X)
+        y_pred = self._ensemble_forward(X)
         return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred

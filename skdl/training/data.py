@@ -163,11 +163,15 @@ class Members:
     """Per-model row indices into :class:`DeviceData`, padded to equal width.
 
     ``train`` / ``val`` are lists (one per model) of integer row indices;
-    ``val`` is None when no validation split is used.
+    ``val`` is None when no validation split is used. ``weights`` (or None) is a
+    ``[K, n]`` array of per-model row weights: model ``k`` weighs data row ``i``
+    by ``data.w[i] * weights[k, i]`` in training and validation (bagging: each
+    member's bootstrap counts, as a separate fit with those ``sample_weight``).
     """
 
     train: list[np.ndarray]
     val: list[np.ndarray] | None = None
+    weights: np.ndarray | None = None
 
     def __post_init__(self):
         self.n_train = np.array([len(r) for r in self.train], dtype=np.int64)
@@ -195,6 +199,15 @@ class Members:
         idx_t = torch.from_numpy(idx).to(device, non_blocking=True)
         valid_t = torch.from_numpy(valid).to(device, non_blocking=True)
         return idx_t, valid_t
+
+    def row_weights(self, idx: Tensor) -> Tensor | None:
+        """The per-model weights of the rows ``idx [K, m]`` (same device), or None."""
+        if self.weights is None:
+            return None
+        cached = getattr(self, "_weights_t", None)
+        if cached is None or cached.device != idx.device:
+            cached = self._weights_t = torch.as_tensor(self.weights).to(idx.device)
+        return torch.gather(cached, 1, idx)
 
     def val_rows(self, device) -> tuple[Tensor, Tensor] | None:
         """Validation rows ``[K, v]`` and their validity mask, or None."""

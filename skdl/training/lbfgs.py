@@ -26,11 +26,13 @@ class LbfgsResult:
     stopped: bool = False  # an iteration hook asked to stop
 
 
-def _loss_and_grad(ctx, data, rows, flat_np, params_row, i):
+def _loss_and_grad(ctx, data, rows, flat_np, params_row, i, member_w=None):
     params_row.copy_(torch.from_numpy(flat_np).view_as(params_row))
     lay = ctx.layout
     weights, biases = lay.weights(params_row), lay.biases(params_row)
     x, y, w = data.X[rows][None], data.Y[rows][None], data.w[rows][None]
+    if member_w is not None:  # bagging: this model's row weights
+        w = w * member_w[rows][None]
     act_param = None if ctx.act_param is None else ctx.act_param[i : i + 1]
     z, cache = forward_train(weights, biases, x, ctx.act, act_param, [None] * len(ctx.keep), None)
     value, dz = ctx.loss.value_and_grad(z, y, ctx.loss_param)
@@ -53,8 +55,8 @@ def penalty_l2(ctx, params_row, i):
     return sum(0.5 * alpha * (w * w).sum() for w in ctx.layout.weights(params_row))
 
 
-def _objective(flat_np, ctx, data, rows, row, i):
-    return _loss_and_grad(ctx, data, rows, flat_np, row, i)
+def _objective(flat_np, ctx, data, rows, row, i, member_w=None):
+    return _loss_and_grad(ctx, data, rows, flat_np, row, i, member_w)
 
 
 def curve_recorder(curve: list, best: dict, hooks=None, row=None):
@@ -96,6 +98,9 @@ def fit(cfg, ctx, data, members, params, hooks=None) -> LbfgsResult:
     res = LbfgsResult(np.zeros(k, np.int64), np.zeros(k), np.zeros(k, bool), [])
     for i in range(k):
         rows = torch.as_tensor(members.train[i], device=params.device)
+        member_w = None
+        if members.weights is not None:
+            member_w = torch.as_tensor(members.weights[i]).to(params.device, data.w.dtype)
         row = params[i : i + 1].clone()
         curve: list[float] = []
         best = {"x": params[i].double().cpu().numpy(), "fun": np.inf}
@@ -106,7 +111,7 @@ def fit(cfg, ctx, data, members, params, hooks=None) -> LbfgsResult:
             opt = scipy.optimize.minimize(
                 _objective,
                 best["x"].copy(),
-                args=(ctx, data, rows, row, i),
+                args=(ctx, data, rows, row, i, member_w),
                 method="L-BFGS-B",
                 jac=True,
                 options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},

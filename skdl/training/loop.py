@@ -199,8 +199,9 @@ def train(
     grad = torch.zeros_like(params)
     val = None
     if spec.early_stopping or members.val is not None:
-        val = ValSet.build(data, *members.val_rows(data.index_device), spec.score_kind)
-    weighted = members.padded or not bool(torch.all(data.w == 1))
+        val_idx, val_valid = members.val_rows(data.index_device)
+        val = ValSet.build(data, val_idx, val_valid, spec.score_kind, members.row_weights(val_idx))
+    weighted = members.padded or members.weights is not None or not bool(torch.all(data.w == 1))
     n_train = members.n_train.astype(np.float64)
     active = np.ones(k, dtype=bool)
     snaps = _Snapshots(params, spec.early_stopping)
@@ -216,7 +217,11 @@ def train(
             order, valid = members.epoch_order(gens, data.index_device)
             w_order = None
             if weighted:
-                w_order = data.on_device(take(data.w, order) * valid.to(dtype))
+                w_order = take(data.w, order) * valid.to(dtype)
+                member_w = members.row_weights(order)
+                if member_w is not None:
+                    w_order = w_order * member_w.to(dtype)
+                w_order = data.on_device(w_order)
             loss_acc = _run_epoch(
                 ctx, spec, data, members, params, grad, optimizer, lr, order, w_order
             )

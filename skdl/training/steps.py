@@ -182,8 +182,11 @@ class ValSet:
     ss_tot: Tensor | None = None  # [K, O]
 
     @classmethod
-    def build(cls, data, rows, valid, score_kind) -> ValSet:
+    def build(cls, data, rows, valid, score_kind, member_w=None) -> ValSet:
+        """``member_w [K, v]``: per-model weights of the rows (bagging), or None."""
         w = take(data.w, rows) * valid.to(data.w.dtype)
+        if member_w is not None:
+            w = w * member_w.to(w.dtype)
         ss_tot = None
         if score_kind == "r2":
             y, wy = take(data.Y, rows), w.unsqueeze(-1)
