@@ -110,8 +110,8 @@ def oom_guard(est, during: str = "training"):
         raise MemoryError(oom_message(exc, est, during)) from exc
     except MemoryError as exc:
         # numpy's allocator (scikit-learn's initial draw, init='auto') raises MemoryError
-        if str(exc).startswith("Out of memory"):
-            raise
+        if str(exc).startswith("Out of memory") or isinstance(exc, ValueError):
+            raise  # already explained (a FitTooLargeError is a MemoryError and a ValueError)
         raise MemoryError(oom_message(exc, est, during)) from exc
 
 

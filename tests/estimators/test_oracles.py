@@ -507,7 +507,7 @@ def test_multioutput_regressor_loss_matches_sklearn_from_same_weights(alpha):
         "tol": 1e-3,
         "random_state": 0,
     }
-    ours = _quiet(MLPRegressor(**params, **F64).fit, X, y)
+    ours = _quiet(MLPRegressor(**params, init="lecture", **F64).fit, X, y)
     theirs = _quiet(_sklearn_from(SkMLPRegressor(**params), 0, (3, 5, 3), "lecun_normal").fit, X, y)
     assert ours.n_iter_ == theirs.n_iter_ < 300  # stopped by the no-improvement rule
     for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
