@@ -16,6 +16,7 @@ and threadpoolctl (OpenMP, and the BLAS scikit-learn's MLP multiplies with).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -112,7 +113,9 @@ def main(argv=None, stdin=None, stdout=None) -> None:
         command, *args = line.split()
         if command != "fit":
             raise ValueError(f"unknown command {command!r}")
-        result = fit_once(setup, *map(int, args))
+        # stdout carries the replies: what the fit prints (verbose lines) goes to stderr
+        with contextlib.redirect_stdout(sys.stderr):
+            result = fit_once(setup, *map(int, args))
         print(json.dumps(result), file=stdout, flush=True)
 
 

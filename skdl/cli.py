@@ -47,6 +47,13 @@ def _load(name):
     return getattr(datasets, f"load_{name}")(return_X_y=True)
 
 
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 def _available_cpus() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -153,7 +160,9 @@ def demo(
             for name in libraries if r % 2 == 0 else libraries[::-1]:
                 if name not in processes:  # started when first needed: one process at a time
                     processes[name] = _DemoProcess(name, dataset, seed, threads)
-                verbose = int(name == "skdl" and r == 0)  # one progress bar: the first fit
+                # one progress bar, on a terminal: the first fit (elsewhere verbose
+                # would print scikit-learn's line per epoch, as its verbose=True)
+                verbose = int(name == "skdl" and r == 0 and _isatty(sys.stderr))
                 runs[name].append(processes[name].fit(max_iter, verbose))
                 if r == 0:
                     runs[name][0]["process_seconds"] = time.perf_counter() - processes[name].start

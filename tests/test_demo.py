@@ -135,3 +135,25 @@ def test_the_default_threads_are_all_cpus_or_one_on_a_busy_machine(
     assert f"Both held to {threads} thread" in text
     busy = "The machine is busy (load 50.0 on 2 CPUs): times vary from run to run, so both ran on 1"
     assert (busy in text) == (load > 2)
+
+
+def test_verbose_fit_output_stays_off_the_reply_stream(monkeypatch, capsys):
+    # verbose lines go to stdout without a terminal (scikit-learn's verbose=True);
+    # the timed process replies on its stdout, so a fit's prints go to stderr
+    setups, real_prepare = [], _demo_run.prepare
+
+    def prepare(*args):
+        setups.append(real_prepare(*args))
+        return setups[-1]
+
+    monkeypatch.setattr(_demo_run, "prepare", prepare)
+    replies = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", replies)
+    try:
+        _demo_run.main(["skdl", "iris", "0", "1"], io.StringIO("fit 2 1\n"), None)
+    finally:
+        for setup in setups:
+            setup.limiter.restore_original_limits()
+    lines = [json.loads(line) for line in replies.getvalue().splitlines()]
+    assert lines[0] == {"ready": True} and lines[1]["epochs"] == 2
+    assert "Iteration 2, loss = " in capsys.readouterr().err
