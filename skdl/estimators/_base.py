@@ -35,6 +35,7 @@ from ..training.history import History
 from ..training.loop import LoopSpec, LoopState, train
 from ..training.progress import search_progress
 from ..training.threads import cpu_threads, step_flops
+from . import _ensemble
 from ._callbacks import CallbackSupportMixin, FitTasks
 from ._config import (
     FitConfig,
@@ -362,6 +363,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         ests = [m[0] for m in members]
         seeds = [m[1] for m in members]
         rows = self._member_rows(Y, members, incremental)
+        rows.weights, drawn = _ensemble.member_weights(members, Y, w)  # bagging (issue 16)
         params = self._initial_params(cfg, ests, seeds, first_pass, dtype, device)
         for est in jobs:
             if first_pass:
@@ -378,6 +380,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             for est, idx in zip(jobs, groups):
                 est._store_lbfgs(cfg, params, result, idx)
                 est._store_members(cfg, params, idx, [list(result.curves[i]) for i in idx])
+                _ensemble.store_job(est, X, Y, members, idx, drawn)  # bagging (issue 16)
             return []
         stack = self._run_stochastic(
             cfg, data, rows, params, ests, seeds, first_pass, incremental, tasks
@@ -388,6 +391,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             est._store_members(cfg, stack[0], idx, [stack[1].history[i] for i in idx])
             try:
                 est._store_stochastic(cfg, *stack, best, incremental)
+                _ensemble.store_job(est, X, Y, members, idx, drawn)  # bagging (issue 16)
             except ValueError as exc:  # divergence: the job is still stored
                 if len(jobs) == 1:
                     raise

@@ -14,6 +14,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .._compat import _check_partial_fit_first_call, _fit_context
+from . import _ensemble
 from ._base import BaseMLP
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS
 from ._params import CLASSIFIER_CONSTRAINTS
@@ -65,6 +66,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ----------
     classes_ : ndarray or list of ndarray
         Class labels (per output for multilabel).
+
+    oob_decision_function_ : ndarray of shape (n_samples, n_classes)
+        With ``oob_score=True``: the out-of-bag class probabilities of each
+        training row (NaN for a row that every member drew).
 
     {COMMON_ATTRIBUTES}
 
@@ -123,6 +128,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         decay_rate=None,
         n_init=1,
         ensemble=False,
+        bootstrap=False,
+        max_samples=None,
+        oob_score=False,
         device="auto",
         dtype="auto",
         precision=None,
@@ -162,6 +170,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.decay_rate = decay_rate
         self.n_init = n_init
         self.ensemble = ensemble
+        self.bootstrap = bootstrap
+        self.max_samples = max_samples
+        self.oob_score = oob_score
         self.device = device
         self.dtype = dtype
         self.precision = precision
@@ -328,6 +339,27 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             y_pred = y_pred.ravel()
             return np.vstack([1 - y_pred, y_pred]).T
         return y_pred
+
+    def predict_proba_members(self, X):
+        """Each member's class probabilities: the ensemble's disagreement.
+
+        :meth:`predict_proba` is their mean over the first axis; their spread
+        (e.g. ``.std(axis=0)``, or the share of members voting for the
+        predicted class) measures how much the members disagree on each row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_members, n_samples, n_classes)
+            The probabilities of each member of ``members_``, in the order of
+            ``classes_``. Needs ``ensemble=True`` (a ``ValueError`` otherwise).
+        """
+        outs = _ensemble.members_outputs(self, X)
+        return np.stack([_ensemble.proba(self, out) for out in outs])
 
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`.

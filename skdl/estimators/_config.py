@@ -25,6 +25,7 @@ from ..optim import OPTIMIZERS, resolve_schedule
 from ..optim.schedules import uses_decay_rate
 from ..training.amp import LossScaledOptimizer, low_dtype
 from ..training.steps import StepContext
+from . import _ensemble
 from ._params import MAX_DEPTH, MAX_UNITS
 
 
@@ -255,6 +256,7 @@ class FitConfig:
                 "line searches of L-BFGS need full-precision losses and gradients. Use "
                 "precision=None with 'lbfgs', or a stochastic solver (e.g. solver='adam')."
             )
+        _ensemble.check_params(est)  # ensemble, bootstrap, max_samples, oob_score (issue 16)
         if est.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         if est.early_stopping and est.validation_fraction == 0:

@@ -181,7 +181,34 @@ default='auto'
         their argmax, ``predict_log_proba`` the log of the mean), mean
         prediction for the regressor. ``coefs_`` / ``intercepts_`` then hold
         the member that ``ensemble=False`` would keep. Not with
-        ``partial_fit`` or ``warm_start`` (yet).
+        ``partial_fit`` or ``warm_start`` (yet). The members' spread:
+        ``MLPRegressor.predict(X, return_std=True)``,
+        ``MLPClassifier.predict_proba_members(X)``.
+
+    bootstrap : bool, default=False
+        Bagging inside the stack (needs ``ensemble=True``): each member trains
+        on a sample of the rows drawn with replacement, as scikit-learn's
+        :class:`~sklearn.ensemble.BaggingClassifier` draws it
+        (``np.random.RandomState(random_state + j)``), so
+        ``MLPClassifier(n_init=10, ensemble=True, bootstrap=True)`` is
+        ``BaggingClassifier(MLPClassifier(), n_estimators=10)`` trained as one
+        computation. Member ``j`` weighs each row by its count in its draw:
+        it is exactly a separate fit with ``sample_weight=counts`` and
+        ``random_state + j`` (with ``sample_weight``, rows are drawn with
+        probabilities proportional to it and the counts replace it, as in
+        scikit-learn; ``sample_weight`` of all ones draws as None).
+
+    max_samples : int, float or None, default=None
+        Rows drawn per member (needs ``ensemble=True``): None draws
+        ``n_samples``, an int that many, a float in (0, 1] that share of
+        ``n_samples`` (of ``sample_weight.sum()`` with ``sample_weight``).
+        With ``bootstrap=False`` and ``max_samples`` set, the rows are drawn
+        without replacement (pasting).
+
+    oob_score : bool, default=False
+        Estimate the generalisation score on the out-of-bag rows
+        (``oob_score_``): each training row is predicted by the members that
+        did not draw it. Needs ``bootstrap=True``.
 
     device : str or torch.device, default='auto'
         Where to train: 'auto' picks CUDA, then MPS, then the CPU.
@@ -265,4 +292,12 @@ loss_ : float
         (``random_state + j``). Absent otherwise.
 
     members_history_ : list of History
-        With ``ensemble=True``: each member's ``history_``."""
+        With ``ensemble=True``: each member's ``history_``.
+
+    estimators_samples_ : list of ndarray
+        With ``bootstrap=True`` or ``max_samples``: each member's in-bag row
+        indices (with repeats), as scikit-learn's bagging.
+
+    oob_score_ : float
+        With ``oob_score=True``: the out-of-bag score (accuracy for the
+        classifier, R^2 for the regressor)."""

@@ -6,7 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, Options, RealNotInt, StrOptions
 
 from ..nn.activations import ACTIVATIONS
 from ..nn.init import INIT_OPTIONS
@@ -64,6 +64,13 @@ BASE_CONSTRAINTS: dict = {
     "decay_rate": [Interval(Real, 0, None, closed="neither"), None],
     "n_init": [Interval(Integral, 1, MAX_N_INIT, closed="both")],
     "ensemble": ["boolean"],
+    "bootstrap": ["boolean"],
+    "max_samples": [
+        None,
+        Interval(Integral, 1, None, closed="left"),
+        Interval(RealNotInt, 0, 1, closed="right"),
+    ],
+    "oob_score": ["boolean"],
     "device": [str, torch.device],
     "dtype": [StrOptions({"auto", "float32", "float64"})],
     "precision": [StrOptions({"bf16", "fp16"}), None],

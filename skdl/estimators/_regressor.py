@@ -9,6 +9,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .._compat import _assert_all_finite, _fit_context
+from . import _ensemble
 from ._base import BaseMLP
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS
 from ._params import REGRESSOR_CONSTRAINTS
@@ -38,6 +39,10 @@ default='squared_error'
     Attributes
     ----------
     {COMMON_ATTRIBUTES}
+
+    oob_prediction_ : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        With ``oob_score=True``: the out-of-bag prediction of each training
+        row (0 for a row that every member drew).
 
     See Also
     --------
@@ -94,6 +99,9 @@ default='squared_error'
         decay_rate=None,
         n_init=1,
         ensemble=False,
+        bootstrap=False,
+        max_samples=None,
+        oob_score=False,
         device="auto",
         dtype="auto",
         precision=None,
@@ -134,6 +142,9 @@ default='squared_error'
         self.decay_rate = decay_rate
         self.n_init = n_init
         self.ensemble = ensemble
+        self.bootstrap = bootstrap
+        self.max_samples = max_samples
+        self.oob_score = oob_score
         self.device = device
         self.dtype = dtype
         self.precision = precision
@@ -241,20 +252,30 @@ default='squared_error'
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
-    def predict(self, X):
-        """Predict with the fitted network.
+    def predict(self, X, return_std=False):
+        """Predict with the fitted network (the members' mean for an ensemble).
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
+        return_std : bool, default=False
+            Also return the standard deviation of the members' predictions
+            (``np.std`` over the members, ``ddof=0``), the ensemble's
+            uncertainty, as :class:`~sklearn.gaussian_process.GaussianProcessRegressor`
+            and :class:`~sklearn.linear_model.BayesianRidge` return theirs.
+            Needs ``ensemble=True`` (a ``ValueError`` otherwise).
 
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values, in X's dtype (float64 if the model was
             trained in float64), as scikit-learn's.
+        y_std : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            With ``return_std=True``: the members' standard deviation.
         """
         check_is_fitted(self)
+        if return_std:
+            return _ensemble.predict_with_std(self, X)
         y_pred = self._ensemble_forward(X)
         return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred

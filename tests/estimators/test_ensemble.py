@@ -60,3 +60,162 @@ def test_ensemble_clone_and_errors(iris):
         fitted.to_onnx()
     with pytest.raises(ValueError, match="skdl.save"):
         fitted.save("unused.skdl")
+
+
+# ------------------------------------------------------------ uncertainty
+def test_return_std_is_members_std(iris):
+    X, y = iris[0][:, :3], iris[0][:, 3]
+    reg = MLPRegressor(n_init=3, ensemble=True, random_state=0, **KW).fit(X, y)
+    preds = np.array([reg._forward(X, weights=m)[:, 0] for m in reg.members_])
+    mean, std = reg.predict(X, return_std=True)
+    np.testing.assert_allclose(std, np.std(preds, axis=0), atol=1e-12)
+    np.testing.assert_allclose(mean, reg.predict(X), atol=1e-12)
+    assert mean.shape == std.shape == (len(X),) and std.min() > 0
+    # two outputs: one std per output
+    Y2 = iris[0][:, 2:]
+    reg2 = MLPRegressor(n_init=2, ensemble=True, random_state=0, **KW).fit(X, Y2)
+    seps = [MLPRegressor(random_state=j, **KW).fit(X, Y2).predict(X) for j in range(2)]
+    mean2, std2 = reg2.predict(X, return_std=True)
+    assert std2.shape == (len(X), 2)
+    np.testing.assert_allclose(std2, np.std(seps, axis=0), atol=1e-6)
+    with pytest.raises(ValueError, match="return_std=True needs an ensemble"):
+        MLPRegressor(random_state=0, **KW).fit(X, y).predict(X, return_std=True)
+
+
+def test_predict_proba_members(iris):
+    X, y = iris
+    clf = MLPClassifier(n_init=3, ensemble=True, random_state=0, **KW).fit(X, y)
+    members = clf.predict_proba_members(X)
+    assert members.shape == (3, len(X), 3)
+    np.testing.assert_allclose(members.mean(0), clf.predict_proba(X), atol=1e-12)
+    sep = MLPClassifier(random_state=1, **KW).fit(X, y)
+    np.testing.assert_allclose(members[1], sep.predict_proba(X), atol=1e-6)
+    yb = (y == 2).astype(int)
+    binary = MLPClassifier(n_init=2, ensemble=True, random_state=0, **KW).fit(X, yb)
+    pb = binary.predict_proba_members(X)
+    assert pb.shape == (2, len(X), 2)
+    np.testing.assert_allclose(pb.sum(-1), 1.0)
+    np.testing.assert_allclose(pb.mean(0), binary.predict_proba(X), atol=1e-12)
+    with pytest.raises(ValueError, match="not an ensemble"):
+        sep.predict_proba_members(X)
+
+
+# ---------------------------------------------------------------- bagging
+def _sklearn_indices(seed, n, m, bootstrap, sample_weight=None):
+    from sklearn.ensemble._bagging import _generate_bagging_indices
+
+    return _generate_bagging_indices(seed, False, bootstrap, 4, n, 4, m, sample_weight)[1]
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_bootstrap_members_are_separate_weighted_fits(iris, early_stopping):
+    X, y = iris
+    kw = dict(KW, early_stopping=early_stopping)
+    ens = MLPClassifier(n_init=3, ensemble=True, bootstrap=True, random_state=0, **kw).fit(X, y)
+    assert len(ens.estimators_samples_) == 3
+    probs = ens.predict_proba_members(X)
+    for j, samples in enumerate(ens.estimators_samples_):
+        np.testing.assert_array_equal(samples, _sklearn_indices(j, len(X), len(X), True))
+        counts = np.bincount(samples, minlength=len(X))
+        sep = MLPClassifier(random_state=j, **kw).fit(X, y, sample_weight=counts)
+        np.testing.assert_allclose(probs[j], sep.predict_proba(X), atol=1e-6)
+    np.testing.assert_allclose(ens.predict_proba(X), probs.mean(0), atol=1e-12)
+
+
+def test_bootstrap_with_sample_weight_lbfgs_and_class_weight(iris):
+    X, y = iris
+    sw = np.linspace(0.5, 2.0, len(X))
+    kw = dict(KW, solver="lbfgs", class_weight={0: 2.0, 1: 1.0, 2: 0.5})
+    ens = MLPClassifier(n_init=2, ensemble=True, bootstrap=True, random_state=3, **kw)
+    ens.fit(X, y, sample_weight=sw)
+    probs = ens.predict_proba_members(X)
+    for j, samples in enumerate(ens.estimators_samples_):
+        # scikit-learn's draw with sample_weight: probabilities sw / sw.sum()
+        np.testing.assert_array_equal(samples, _sklearn_indices(3 + j, len(X), len(X), True, sw))
+        counts = np.bincount(samples, minlength=len(X))
+        sep = MLPClassifier(random_state=3 + j, **kw).fit(X, y, sample_weight=counts)
+        np.testing.assert_allclose(probs[j], sep.predict_proba(X), atol=1e-6)
+
+
+def test_max_samples_pasting(iris):
+    X, y = iris[0][:, :3], iris[0][:, 3]
+    reg = MLPRegressor(n_init=2, ensemble=True, max_samples=0.5, random_state=0, **KW).fit(X, y)
+    for j, samples in enumerate(reg.estimators_samples_):
+        assert len(samples) == 75 and len(np.unique(samples)) == 75  # without replacement
+        np.testing.assert_array_equal(samples, _sklearn_indices(j, 150, 75, False))
+        sep = MLPRegressor(random_state=j, **KW).fit(
+            X, y, sample_weight=np.bincount(samples, minlength=150)
+        )
+        np.testing.assert_allclose(reg._forward(X, weights=reg.members_[j])[:, 0], sep.predict(X))
+    boot = MLPRegressor(n_init=1, ensemble=True, bootstrap=True, max_samples=20, **KW).fit(X, y)
+    assert len(boot.estimators_samples_[0]) == 20
+
+
+@pytest.mark.filterwarnings("ignore:Some inputs do not have OOB scores")
+def test_oob_score_by_hand(iris):
+    X, y = iris
+    clf = MLPClassifier(
+        n_init=4, ensemble=True, bootstrap=True, oob_score=True, random_state=0, **KW
+    ).fit(X, y)
+    probs = clf.predict_proba_members(X)
+    sums = np.zeros((len(X), 3))
+    for p, samples in zip(probs, clf.estimators_samples_):
+        oob = ~np.isin(np.arange(len(X)), samples)
+        sums[oob] += p[oob]
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_allclose(clf.oob_decision_function_, sums / sums.sum(1, keepdims=True))
+    assert clf.oob_score_ == pytest.approx(np.mean(clf.classes_[sums.argmax(1)] == y))
+
+    Xr, yr = X[:, :3], X[:, 3]
+    reg = MLPRegressor(
+        n_init=4, ensemble=True, bootstrap=True, oob_score=True, random_state=0, **KW
+    ).fit(Xr, yr)
+    preds = np.array([reg._forward(Xr, weights=m)[:, 0] for m in reg.members_])
+    total, n = np.zeros(len(Xr)), np.zeros(len(Xr))
+    for p, samples in zip(preds, reg.estimators_samples_):
+        oob = ~np.isin(np.arange(len(Xr)), samples)
+        total[oob] += p[oob]
+        n[oob] += 1
+    pred = total / np.maximum(n, 1)
+    np.testing.assert_allclose(reg.oob_prediction_, pred, atol=1e-12)
+    ss = ((yr - yr.mean()) ** 2).sum()
+    assert reg.oob_score_ == pytest.approx(1 - ((yr - pred) ** 2).sum() / ss)
+    # refit without bagging: the bagging attributes go
+    reg.set_params(bootstrap=False, oob_score=False).fit(Xr, yr)
+    assert not hasattr(reg, "oob_score_") and not hasattr(reg, "estimators_samples_")
+
+
+def test_bagging_parameter_errors(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="bootstrap=True draws .* needs ensemble=True"):
+        MLPClassifier(bootstrap=True, **KW).fit(X, y)
+    with pytest.raises(ValueError, match="max_samples=10 draws .* needs ensemble=True"):
+        MLPClassifier(max_samples=10, **KW).fit(X, y)
+    with pytest.raises(ValueError, match="Out of bag estimation only available if bootstrap=True"):
+        MLPClassifier(ensemble=True, oob_score=True, **KW).fit(X, y)
+    with pytest.raises(ValueError, match="Effective max_samples=200 must be <= n_samples=150"):
+        MLPClassifier(ensemble=True, max_samples=200, **KW).fit(X, y)
+    with pytest.raises(ValueError, match="'max_samples' parameter"):
+        MLPClassifier(ensemble=True, max_samples=1.5, **KW).fit(X, y)
+    with pytest.warns(UserWarning, match="Some inputs do not have OOB scores"):
+        MLPClassifier(
+            ensemble=True, bootstrap=True, oob_score=True, max_samples=140, random_state=0, **KW
+        ).fit(X, y)
+
+
+def test_fused_search_with_bagged_ensembles(iris):
+    from sklearn import model_selection as sk
+    from sklearn.model_selection import StratifiedKFold
+
+    from skdl.model_selection import GridSearchCV
+
+    X, y = iris
+    est = MLPClassifier(n_init=2, ensemble=True, bootstrap=True, random_state=0, **KW)
+    grid = {"learning_rate_init": [1e-3, 1e-2], "ensemble": [True], "bootstrap": [True, False]}
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    ours = GridSearchCV(est, grid, cv=cv).fit(X, y)
+    theirs = sk.GridSearchCV(est, grid, cv=cv).fit(X, y)
+    np.testing.assert_allclose(
+        ours.cv_results_["mean_test_score"], theirs.cv_results_["mean_test_score"], atol=1e-6
+    )
+    assert len(ours.best_estimator_.members_) == 2
