@@ -2,9 +2,11 @@
 
 The graph is the network itself: per layer ``MatMul -> Add -> activation``,
 then the output activation (softmax/logistic probabilities for classifiers,
-identity or exp for regressors). It needs the ``onnx`` package only to build
-the model; nothing of torch is traced, so any fitted skdl model exports the
-same way, whatever device it was trained on.
+identity or exp for regressors). A deep ensemble (``ensemble=True``) is every
+member's network side by side and a ``Mean`` node over their outputs (mean
+probabilities, mean prediction), as ``predict_proba`` / ``predict``. It needs
+the ``onnx`` package only to build the model; nothing of torch is traced, so
+any fitted skdl model exports the same way, whatever device it was trained on.
 """
 
 from __future__ import annotations
@@ -46,6 +48,44 @@ def _activation(helper, name: str, param, x: str, out: str, nodes: list) -> None
         raise ValueError(f"activation {name!r} has no ONNX export")
 
 
+def _network(helper, numpy_helper, est, coefs, intercepts, prefix, out_name, dtype, param,
+             nodes, inits) -> None:  # fmt: skip
+    """Append one network's nodes (names prefixed by ``prefix``) and weights."""
+    from sklearn.base import is_classifier
+
+    x, last = "X", len(coefs) - 1
+    for i, (w, b) in enumerate(zip(coefs, intercepts)):
+        W, B = f"{prefix}W{i}", f"{prefix}b{i}"
+        inits += [
+            numpy_helper.from_array(np.asarray(w, dtype=dtype), W),
+            numpy_helper.from_array(np.asarray(b, dtype=dtype), B),
+        ]
+        nodes += [
+            helper.make_node("MatMul", [x, W], [f"{prefix}mm{i}"]),
+            helper.make_node("Add", [f"{prefix}mm{i}", B], [f"{prefix}z{i}"]),
+        ]
+        x = f"{prefix}z{i}"
+        if i < last:
+            _activation(helper, est.activation, param, x, f"{prefix}a{i}", nodes)
+            x = f"{prefix}a{i}"
+    out_act = est.out_activation_
+    if out_act == "softmax":
+        nodes.append(helper.make_node("Softmax", [x], [out_name], axis=1))
+    elif out_act == "logistic" and est.n_outputs_ == 1 and is_classifier(est):
+        # binary: two columns [1 - p, p], as predict_proba
+        nodes += [
+            helper.make_node("Sigmoid", [x], [f"{prefix}p1"]),
+            helper.make_node("Sub", ["one", f"{prefix}p1"], [f"{prefix}p0"]),
+            helper.make_node("Concat", [f"{prefix}p0", f"{prefix}p1"], [out_name], axis=1),
+        ]
+    elif out_act == "logistic":
+        nodes.append(helper.make_node("Sigmoid", [x], [out_name]))
+    elif out_act == "exp":
+        nodes.append(helper.make_node("Exp", [x], [out_name]))
+    else:
+        nodes.append(helper.make_node("Identity", [x], [out_name]))
+
+
 def to_onnx(est, path=None, *, dtype=np.float32):
     """The fitted estimator as an ONNX model (``onnx.ModelProto``), saved to ``path`` if given.
 
@@ -79,41 +119,23 @@ def to_onnx(est, path=None, *, dtype=np.float32):
     elem = TensorProto.FLOAT if np.dtype(dtype) == np.float32 else TensorProto.DOUBLE
     consts = {"sqrt2": np.sqrt(2.0), "one": 1.0, "half": 0.5}
     inits = [numpy_helper.from_array(np.asarray(v, dtype=dtype), k) for k, v in consts.items()]
-    nodes, x = [], "X"
     param = est.activation_param
     if param is None:
         param = ACTIVATIONS[est.activation].default_param
-    last = len(est.coefs_) - 1
-    for i, (w, b) in enumerate(zip(est.coefs_, est.intercepts_)):
-        inits += [
-            numpy_helper.from_array(np.asarray(w, dtype=dtype), f"W{i}"),
-            numpy_helper.from_array(np.asarray(b, dtype=dtype), f"b{i}"),
-        ]
-        nodes += [
-            helper.make_node("MatMul", [x, f"W{i}"], [f"mm{i}"]),
-            helper.make_node("Add", [f"mm{i}", f"b{i}"], [f"z{i}"]),
-        ]
-        x = f"z{i}"
-        if i < last:
-            _activation(helper, est.activation, param, x, f"a{i}", nodes)
-            x = f"a{i}"
     out_name = "probabilities" if is_classifier(est) else "predictions"
-    out_act = est.out_activation_
-    if out_act == "softmax":
-        nodes.append(helper.make_node("Softmax", [x], [out_name], axis=1))
-    elif out_act == "logistic" and est.n_outputs_ == 1 and is_classifier(est):
-        # binary: two columns [1 - p, p], as predict_proba
-        nodes += [
-            helper.make_node("Sigmoid", [x], ["p1"]),
-            helper.make_node("Sub", ["one", "p1"], ["p0"]),
-            helper.make_node("Concat", ["p0", "p1"], [out_name], axis=1),
-        ]
-    elif out_act == "logistic":
-        nodes.append(helper.make_node("Sigmoid", [x], [out_name]))
-    elif out_act == "exp":
-        nodes.append(helper.make_node("Exp", [x], [out_name]))
+    members = getattr(est, "members_", None)
+    nodes: list = []
+    if members is None:
+        _network(helper, numpy_helper, est, est.coefs_, est.intercepts_, "", out_name,
+                 dtype, param, nodes, inits)  # fmt: skip
     else:
-        nodes.append(helper.make_node("Identity", [x], [out_name]))
+        # a deep ensemble (ensemble=True): every member's outputs (probabilities
+        # after the output activation, as predict_proba), then their mean
+        outs = [f"m{j}_{out_name}" for j in range(len(members))]
+        for j, (coefs, intercepts) in enumerate(members):
+            _network(helper, numpy_helper, est, coefs, intercepts, f"m{j}_", outs[j],
+                     dtype, param, nodes, inits)  # fmt: skip
+        nodes.append(helper.make_node("Mean", outs, [out_name]))
     width = 2 if out_name == "probabilities" and est.n_outputs_ == 1 else est.n_outputs_
     graph = helper.make_graph(
         nodes,

@@ -458,6 +458,31 @@ def _solver_state(value, where):
     return value
 
 
+def _members(value, where):
+    """An ensemble's ``members_``: (coefs, intercepts) pairs of finite arrays."""
+    members = _list(value, where)
+    for i, m in enumerate(members):
+        if not isinstance(m, tuple) or len(m) != 2:
+            raise _Bad(f"{where}[{i}] must be a (coefs, intercepts) pair.")
+        _arrays(m[0], f"{where}[{i}][0]", 2)
+        _arrays(m[1], f"{where}[{i}][1]", 1)
+    return members
+
+
+def _histories(value, where):
+    return [_records(h, f"{where}[{i}]") for i, h in enumerate(_list(value, where))]
+
+
+def _samples(value, where):
+    return [_array(v, f"{where}[{i}]", "iu", 1) for i, v in enumerate(_list(value, where))]
+
+
+def _float_array(value, where):
+    """A float array of 1 or 2 dimensions (NaN allowed: out-of-bag estimates)."""
+    ndim = getattr(value, "ndim", 1)
+    return _array(value, where, "f", ndim if ndim in (1, 2) else 1)
+
+
 _SCHEMA = {
     "n_features_in_": lambda v, w: _int(v, w, 1),
     "feature_names_in_": _names,
@@ -476,11 +501,18 @@ _SCHEMA = {
     "best_validation_score_": lambda v, w: _real(v, w, none=True),
     "best_loss_": lambda v, w: _real(v, w, none=True),
     "_solver_state": _solver_state,
+    # ensembles (ensemble=True, bagging), checked against coefs_ by _check_members
+    "members_": _members,
+    "members_history_": _histories,
+    "estimators_samples_": _samples,
+    "oob_score_": _real,
 }
 _CLASSIFIER_SCHEMA = {
     "classes_": lambda v, w: _array(v, w, "biufUO", 1),
     "_label_binarizer": _label_binarizer,
 }
+_CLASSIFIER_OPTIONAL = {"oob_decision_function_": lambda v, w: _array(v, w, "f", 2)}
+_REGRESSOR_OPTIONAL = {"oob_prediction_": _float_array}
 _REQUIRED = (
     "n_features_in_",
     "n_outputs_",
@@ -498,8 +530,10 @@ def _check_fitted(est, fitted: dict) -> dict:
     schema = dict(_SCHEMA)
     required = list(_REQUIRED)
     if isinstance(est, MLPClassifier):
-        schema |= _CLASSIFIER_SCHEMA
+        schema |= _CLASSIFIER_SCHEMA | _CLASSIFIER_OPTIONAL
         required += list(_CLASSIFIER_SCHEMA)
+    else:
+        schema |= _REGRESSOR_OPTIONAL
     unknown = sorted(set(fitted) - set(schema))
     if unknown:
         raise _Bad(
@@ -569,6 +603,38 @@ def _check_classes(fitted: dict) -> None:
         raise _Bad(f"its classes_ must be distinct labels of one type, got {classes!r:.120}.")
 
 
+def _check_members(est, fitted: dict) -> None:
+    """An ensemble's members have the shapes and dtypes of ``coefs_``/``intercepts_``,
+    one history and (bagging) one sample each, and exist only with ``ensemble=True``."""
+    members = fitted.get("members_")
+    bagged = [k for k in ("estimators_samples_", "oob_score_") if k in fitted]
+    if members is None:
+        if "members_history_" in fitted or bagged:
+            raise _Bad("it holds an ensemble's histories or samples but no members_.")
+        return
+    if not est.ensemble:
+        raise _Bad("it holds members_ but its parameters have ensemble=False.")
+    if not members:
+        raise _Bad("its members_ is empty; an ensemble has at least one member.")
+    expected = [(a.shape, a.dtype) for a in (*fitted["coefs_"], *fitted["intercepts_"])]
+    for i, (coefs, intercepts) in enumerate(members):
+        got = [(a.shape, a.dtype) for a in (*coefs, *intercepts)]
+        if got != expected:
+            raise _Bad(
+                f"member {i} has weights of shapes {[g[0] for g in got]} and dtypes "
+                f"{sorted({str(g[1]) for g in got})}, but coefs_ and intercepts_ have "
+                f"{[e[0] for e in expected]}; the file is corrupted."
+            )
+    for key in ("members_history_", "estimators_samples_"):
+        if key in fitted and len(fitted[key]) != len(members):
+            raise _Bad(
+                f"it has {len(fitted[key])} {key} for {len(members)} members; it is corrupted."
+            )
+    for i, samples in enumerate(fitted.get("estimators_samples_", [])):
+        if samples.size and samples.min() < 0:
+            raise _Bad(f"estimators_samples_[{i}] holds negative row indices.")
+
+
 def _restore_state(est, fitted: dict) -> None:
     """Set the fitted attributes on ``est``, after checking all of them."""
     from sklearn.preprocessing import LabelBinarizer
@@ -579,6 +645,7 @@ def _restore_state(est, fitted: dict) -> None:
 
     fitted = _check_fitted(est, fitted)
     _check_layers(est, fitted)
+    _check_members(est, fitted)
     lb_state = fitted.pop("_label_binarizer", None)
     solver = fitted.pop("_solver_state", None)
     lb = None
@@ -604,6 +671,8 @@ def _restore_state(est, fitted: dict) -> None:
         setattr(est, key, value)
     if "history_" in fitted:
         est.history_ = History(est.history_)
+    if "members_history_" in fitted:
+        est.members_history_ = [History(h) for h in est.members_history_]
     if solver is not None:
         solver = dict(solver, loop=LoopState(**solver["loop"]))
         est._solver_state = solver
@@ -637,11 +706,6 @@ def save(estimator, path) -> None:
     if _estimator_classes().get(name) is not type(estimator):
         raise TypeError(f"skdl.save saves MLPClassifier and MLPRegressor, not {name}.")
     check_is_fitted(estimator)
-    if getattr(estimator, "members_", None) is not None:
-        raise ValueError(
-            "skdl.save does not store ensembles (ensemble=True) yet; refit with "
-            "ensemble=False, or use joblib to keep the ensemble."
-        )
     tensors: dict = {}
     encode = _Encoder(tensors)
     from . import __version__

@@ -921,11 +921,6 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """
         from ..export import to_onnx
 
-        if getattr(self, "members_", None) is not None:
-            raise ValueError(
-                "to_onnx does not export ensembles (ensemble=True) yet; refit with "
-                "ensemble=False to export one network."
-            )
         return to_onnx(self, path)
 
     def save(self, path):

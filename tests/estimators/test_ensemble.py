@@ -56,10 +56,6 @@ def test_ensemble_clone_and_errors(iris):
     fitted = clone(est).set_params(warm_start=True).fit(X, y)
     with pytest.raises(ValueError, match="warm_start"):
         fitted.fit(X, y)
-    with pytest.raises(ValueError, match="to_onnx"):
-        fitted.to_onnx()
-    with pytest.raises(ValueError, match="skdl.save"):
-        fitted.save("unused.skdl")
 
 
 # ------------------------------------------------------------ uncertainty
@@ -219,3 +215,60 @@ def test_fused_search_with_bagged_ensembles(iris):
         ours.cv_results_["mean_test_score"], theirs.cv_results_["mean_test_score"], atol=1e-6
     )
     assert len(ours.best_estimator_.members_) == 2
+
+
+# ----------------------------------------------------- save, load, ONNX
+def test_save_load_bagged_ensemble(iris, tmp_path):
+    import json
+    import zipfile
+
+    import skdl
+    from skdl.persistence import PARAMS_FILE, WEIGHTS_FILE, ModelFileError
+
+    X, y = iris
+    clf = MLPClassifier(
+        n_init=3, ensemble=True, bootstrap=True, oob_score=True, random_state=0, **KW
+    ).fit(X, y)
+    path = tmp_path / "ens.skdl"
+    skdl.save(clf, path)
+    back = skdl.load(path)
+    np.testing.assert_array_equal(back.predict_proba_members(X), clf.predict_proba_members(X))
+    assert back.oob_score_ == clf.oob_score_ and len(back.members_history_) == 3
+    for a, b in zip(back.estimators_samples_, clf.estimators_samples_):
+        np.testing.assert_array_equal(a, b)
+    reg = MLPRegressor(n_init=2, ensemble=True, random_state=0, **KW).fit(X[:, :3], X[:, 3])
+    skdl.save(reg, tmp_path / "reg.skdl")
+    mean, std = skdl.load(tmp_path / "reg.skdl").predict(X[:, :3], return_std=True)
+    np.testing.assert_array_equal(std, reg.predict(X[:, :3], return_std=True)[1])
+
+    # a member whose layers do not match coefs_ is refused
+    with zipfile.ZipFile(path) as zf:
+        doc, blob = json.loads(zf.read(PARAMS_FILE)), zf.read(WEIGHTS_FILE)
+    layers = doc["fitted"]["members_"][1]["tuple"][0]
+    layers.reverse()  # every tensor still declared, in the wrong layers
+    bad = tmp_path / "bad.skdl"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr(PARAMS_FILE, json.dumps(doc))
+        zf.writestr(WEIGHTS_FILE, blob)
+    with pytest.raises(ModelFileError, match="member 1 has weights of shapes"):
+        skdl.load(bad)
+
+
+def test_onnx_ensemble_is_mean_of_members(iris):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    X, y = iris
+    for est, Xe, ye in (
+        (MLPClassifier(n_init=3, ensemble=True, random_state=0, **KW), X, y),
+        (MLPClassifier(n_init=2, ensemble=True, random_state=0, **KW), X, y == 1),
+        (MLPRegressor(n_init=3, ensemble=True, random_state=0, **KW), X[:, :3], X[:, 3]),
+    ):
+        est.fit(Xe, ye)
+        model = est.to_onnx()
+        assert sum(node.op_type == "Mean" for node in model.graph.node) == 1
+        session = ort.InferenceSession(
+            model.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
+        got = session.run(None, {"X": Xe.astype(np.float32)})[0]
+        want = est.predict_proba(Xe) if hasattr(est, "classes_") else est.predict(Xe)[:, None]
+        np.testing.assert_allclose(got, want, atol=1e-5)
