@@ -7,12 +7,14 @@ this module does not import it.
 """
 
 from ._activation import ActivationDisplay
+from ._ensemble import EnsembleDisplay
 from ._history import TrainingHistoryDisplay
 from ._schedule import ScheduleDisplay
 from ._search import SearchResultsDisplay
 
 __all__ = [
     "ActivationDisplay",
+    "EnsembleDisplay",
     "ScheduleDisplay",
     "SearchResultsDisplay",
     "TrainingHistoryDisplay",
