@@ -29,6 +29,7 @@ from ..nn.activations import ACTIVATIONS
 from ..nn.init import initial_layers
 from ..nn.losses import LOSSES
 from ..nn.mlp import FEW_ROWS, forward_rows
+from ..nn.rows import NUMPY_ROWS, ROW_ACTIVATIONS, ROW_OUTPUTS, forward_numpy
 from ..training import lbfgs
 from ..training.data import DeviceData, Members
 from ..training.history import History
@@ -784,11 +785,14 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         wide = self.coefs_[0].dtype == np.float64 or (
             device.type == "cpu" and out_dtype == np.float64
         )
+        if device.type == "cpu" and X.shape[0] < NUMPY_ROWS and self.activation in ROW_ACTIVATIONS:
+            return self._forward_few(X, weights, np.float64 if wide else np.float32, out_dtype)
         dtype = torch.float64 if wide else torch.float32
-        if weights is None:
+        member = weights
+        if member is None:
             weights, biases = self._inference_weights(dtype, device)
         else:
-            coefs, intercepts = weights
+            coefs, intercepts = member
             weights = [torch.as_tensor(c).to(device=device, dtype=dtype) for c in coefs]
             biases = [
                 torch.as_tensor(b).to(device=device, dtype=dtype).view(-1) for b in intercepts
@@ -802,7 +806,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if X.shape[0] < FEW_ROWS:
             # no tensor here requires a gradient, and a few rows never start
             # a parallel region: the modes' switches would cost more than the
-            # rest of a one-row call's arithmetic
+            # rest of a few-row call's arithmetic
             modes = contextlib.nullcontext()
         else:
             modes = contextlib.ExitStack()
@@ -815,10 +819,20 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             def run(start, stop):
                 chunk = _to_dense(X[start:stop])
                 x = torch.as_tensor(np.require(chunk, requirements=["C", "W"]))
-                z = forward_rows(weights, biases, x.to(device=device, dtype=dtype), act, act_param)
-                # an inf raw output is an overflow (sigmoid/softmax may hide it)
-                if not bool(torch.isfinite(z).all()):
-                    result = self._forward_wide(x, z, dtype, device, output)
+                sums = []
+                z = forward_rows(
+                    weights, biases, x.to(device=device, dtype=dtype), act, act_param, sums
+                )
+                # a pre-activation that is not finite is an overflow: in the
+                # outputs (sigmoid/softmax may hide it) or in a hidden layer
+                # (tanh, logistic, ReLU at -inf would hide it)
+                probe = torch.cat([z, *sums], 1) if sums else z
+                if not bool(torch.isfinite(probe).all()):
+                    ok = torch.isfinite(probe).all(1)
+                    result = np.empty(tuple(z.shape), dtype=np.float64)
+                    ok_rows = ok.cpu().numpy()
+                    result[ok_rows] = output(z[ok].double()).cpu().numpy()
+                    result[~ok_rows] = self._forward_wide(chunk[~ok_rows], member)
                 else:
                     result = output(z.double()).cpu().numpy()
                 out[start:stop] = result
@@ -826,37 +840,68 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             predict_in_chunks(run, X.shape[0], _PREDICT_CHUNK, est=self)
         return out
 
-    def _forward_wide(self, x, z, dtype, device, output) -> np.ndarray:
-        """The outputs of rows whose forward pass overflowed (raw outputs ``z`` not finite).
+    def _forward_few(self, X, weights, dtype, out_dtype) -> np.ndarray:
+        """:meth:`_forward` of fewer than ``NUMPY_ROWS`` rows, in numpy (see
+        :mod:`skdl.nn.rows`): ``coefs_`` already are arrays, and a numpy
+        operation costs a fraction of a torch one on a row."""
+        coefs, intercepts = (self.coefs_, self.intercepts_) if weights is None else weights
+        coefs = [np.asarray(c, dtype=dtype) for c in coefs]
+        intercepts = [np.asarray(b, dtype=dtype).reshape(-1) for b in intercepts]
+        x = np.asarray(_to_dense(X), dtype=dtype)
+        param = self._act_param_value()
+        z, finite = forward_numpy(coefs, intercepts, x, self.activation, param)
+        output = ROW_OUTPUTS[LOSSES[self._loss_name()].out_activation]
+        if finite:
+            return output(z.astype(np.float64)).astype(out_dtype, copy=False)
+        _, ok = forward_numpy(coefs, intercepts, x, self.activation, param, per_row=True)
+        result = np.empty(z.shape, dtype=np.float64)
+        result[ok] = output(z[ok].astype(np.float64))
+        result[~ok] = self._forward_wide(x[~ok], weights)
+        return result.astype(out_dtype)
+
+    def _forward_wide(self, x, weights=None) -> np.ndarray:
+        """The float64 outputs of rows ``x`` (numpy) whose forward pass overflowed:
+        a pre-activation, in a hidden layer or the outputs, is not finite.
 
         Finite X near the largest float32 makes a float32 pass overflow to inf,
-        and inf - inf or inf * 0 to NaN (scikit-learn, computing the same
-        network in float64 sums, returns finite values). The rows are computed
-        again in float64 (on the CPU when the device has no float64); a NaN left
-        then is refused, never returned.
+        and inf - inf or inf * 0 to NaN; tanh, the logistic or ReLU turn an inf
+        into a finite value that may be wrong (scikit-learn, computing the same
+        network in float64 sums, returns the right one). The rows are computed
+        again in float64 on the CPU; a NaN left then is refused, never returned.
         """
-        if dtype != torch.float64:
-            wide_device = torch.device("cpu") if device.type == "mps" else device
-            weights = [torch.as_tensor(c).to(wide_device, torch.float64) for c in self.coefs_]
-            biases = [torch.as_tensor(b).to(wide_device, torch.float64) for b in self.intercepts_]
-            act_param = self._act_param_tensor(torch.float64, wide_device)
+        coefs, intercepts = (self.coefs_, self.intercepts_) if weights is None else weights
+        coefs = [np.asarray(c, dtype=np.float64) for c in coefs]
+        intercepts = [np.asarray(b, dtype=np.float64).reshape(-1) for b in intercepts]
+        x = np.asarray(x, dtype=np.float64)
+        loss = LOSSES[self._loss_name()]
+        if self.activation in ROW_ACTIVATIONS:
+            z, _ = forward_numpy(coefs, intercepts, x, self.activation, self._act_param_value())
+            result = ROW_OUTPUTS[loss.out_activation](z)
+        else:
+            act_param = self._act_param_tensor(torch.float64, torch.device("cpu"))
             act_param = None if act_param is None else act_param.view(1, 1)
-            act = ACTIVATIONS[self.activation]
-            x = x.to(device=wide_device, dtype=torch.float64)
+            tensors = [torch.as_tensor(a) for a in (*coefs, *intercepts)]
+            n = len(coefs)
             with torch.inference_mode():
-                z = forward_rows(weights, biases, x, act, act_param)
-        result = output(z.double()).cpu().numpy()
+                z = forward_rows(
+                    tensors[:n],
+                    tensors[n:],
+                    torch.as_tensor(x),
+                    ACTIVATIONS[self.activation],
+                    act_param,
+                )
+                result = loss.output(z).numpy()
         if np.isnan(result).any():
-            finite = all(np.isfinite(a).all() for a in (*self.coefs_, *self.intercepts_))
+            finite = all(np.isfinite(a).all() for a in (*coefs, *intercepts))
             why = (
                 "the activations overflow even in float64"
                 if finite
                 else "the fitted coefs_/intercepts_ hold NaN or infinite values"
             )
-            weight = max((float(np.abs(a).max()) for a in self.coefs_ if a.size), default=0.0)
+            weight = max((float(np.abs(a).max()) for a in coefs if a.size), default=0.0)
             raise ValueError(
                 f"{type(self).__name__} cannot predict these rows: {why} (X has values "
-                f"up to {float(x.abs().max()):.3g} in magnitude, the largest weight is "
+                f"up to {float(np.abs(x).max()):.3g} in magnitude, the largest weight is "
                 f"{weight:.3g}). Scale X as the training data (e.g. StandardScaler in a "
                 "Pipeline), or refit the model (e.g. with a lower learning_rate_init or alpha)."
             )
@@ -954,12 +999,18 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
         return load_as(cls, path, device=device)
 
-    def _act_param_tensor(self, dtype, device):
+    def _act_param_value(self) -> float | None:
+        """The slope of ``leaky_relu`` or alpha of ``elu`` (None for the others)."""
         default = ACTIVATIONS[self.activation].default_param
         if default is None:
             return None
-        value = default if self.activation_param is None else self.activation_param
-        return torch.full((1, 1, 1), float(value), dtype=dtype, device=device)
+        return float(default if self.activation_param is None else self.activation_param)
+
+    def _act_param_tensor(self, dtype, device):
+        value = self._act_param_value()
+        if value is None:
+            return None
+        return torch.full((1, 1, 1), value, dtype=dtype, device=device)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

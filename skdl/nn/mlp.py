@@ -282,12 +282,18 @@ def forward_rows(
     x: Tensor,
     act: Activation,
     act_param: Tensor | None,
+    row_sums: list | None = None,
 ) -> Tensor:
     """Raw outputs ``[n, n_out]`` of one model for rows ``x [n, F]``: inference
     with 2-D products, ``weights`` ``[n_in, n_out]``, ``biases`` ``[n_out]``,
     ``act_param`` ``[1, 1]`` or None. A predict call pays for each operation,
     and on one row each costs far more than its arithmetic: this pass has no
-    model dimension to add, view or transpose, and applies ReLU in place."""
+    model dimension to add, view or transpose, and applies ReLU in place.
+
+    ``row_sums``: a list to which each hidden layer's row sums of its
+    pre-activations (``[n, 1]``) are appended, before the activation: a row
+    whose sum is not finite overflowed there (a saturating activation would
+    hide it from the outputs)."""
     last = len(weights) - 1
     transpose = x.shape[0] >= FEW_ROWS
     a = x
@@ -298,6 +304,8 @@ def forward_rows(
             z = torch.addmm(b, a, w)
         if i == last:
             return z
+        if row_sums is not None:
+            row_sums.append(z.sum(1, keepdim=True))
         in_place = act.forward_in_place
         a = act.forward(z, act_param) if in_place is None else in_place(z, act_param)
     raise AssertionError("unreachable")
