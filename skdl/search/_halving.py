@@ -30,6 +30,8 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from .._compat import BaseSuccessiveHalving, _num_samples
+from ..estimators._config import FitTooLargeError
+from ..estimators._faults import OutOfMemoryError
 from ._base import FusedSearchMixin, _Evaluator
 from ._fused import Context, _score_fitted, _stack_size, _train, run_single
 from ._plan import _freeze, folds_fuse, group_candidates
@@ -136,7 +138,10 @@ class _HalvingEvaluator(_Evaluator):
                     key = (prev.n_iter_, prev._solver_state["dropout_step"])
                     resume.setdefault(key, []).append(((m, s), prev))
         start = time.perf_counter()
-        fitted = list(zip(fresh, _train(ctx, group, fresh))) if fresh else []
+        try:
+            fitted = list(zip(fresh, _train(ctx, group, fresh))) if fresh else []
+        except (ValueError, TypeError):  # e.g. one model too large: scikit-learn's path says so
+            fitted = [(key, None) for key in fresh]
         for (epochs, _), items in resume.items():
             fitted += self._continue(ctx, group, items, budget - epochs)
         n_fits = max(len(fresh) + sum(len(v) for v in resume.values()), 1)
@@ -156,19 +161,33 @@ class _HalvingEvaluator(_Evaluator):
     def _continue(self, ctx, group, items, extra: int) -> list:
         """``items`` ((member, split), model) trained ``extra`` more epochs, stacked."""
         final = clone(ctx.estimator).set_params(**{**group.structural, "max_iter": extra})
-        sample_weight = ctx.fit_params.get("sample_weight")
         out = []
         n_chunks = -(-len(items) // _stack_size(final, len(items)))
         for chunk in np.array_split(np.arange(len(items)), n_chunks):
             part = [items[i] for i in chunk]
-            models = [model for _, model in part]
-            rows = [np.asarray(ctx.splits[s][0]) for (_, s), _ in part]
             try:
-                trained = final._continue_many(ctx.X, ctx.y, models, rows, sample_weight)
-            except (ValueError, TypeError):
+                trained = _continue_splitting_on_oom(ctx, final, part)
+            except (ValueError, TypeError):  # a model too large alone: restarted, and refused
                 trained = [None] * len(part)
             out += [(key, model) for (key, _), model in zip(part, trained)]
         return out
+
+
+def _continue_splitting_on_oom(ctx, final, part: list) -> list:
+    """``final._continue_many`` of ``part`` ((member, split), model); a stack that runs
+    out of device memory, or would (the estimate), is split in two and each half
+    resumed, as :func:`~skdl.search._fused.fit_splitting_on_oom` splits first fits."""
+    models = [model for _, model in part]
+    rows = [np.asarray(ctx.splits[s][0]) for (_, s), _ in part]
+    try:
+        return final._continue_many(ctx.X, ctx.y, models, rows, ctx.fit_params.get("sample_weight"))
+    except (OutOfMemoryError, FitTooLargeError):
+        if len(part) == 1:
+            raise
+        half = len(part) // 2
+        return _continue_splitting_on_oom(ctx, final, part[:half]) + (
+            _continue_splitting_on_oom(ctx, final, part[half:])
+        )
 
 
 class _HalvingMixin(FusedSearchMixin):

@@ -46,7 +46,8 @@ class _Stager:
 
     def __init__(self, device: torch.device):
         self.device = device
-        self.pin = device.type == "cuda"
+        # CPU-only torch has no pinned allocator
+        self.pin = device.type == "cuda" and torch.cuda.is_available()
         self.buffers: list[dict] = [{}, {}]
         self.copied: list = [None, None]  # per buffer: the CUDA event after its copy
         self.turn = 0
@@ -69,6 +70,25 @@ class _Stager:
         if self.pin:
             self.copied[slot] = torch.cuda.Event()
             self.copied[slot].record()
+        return out
+
+    def put(self, tensors: list[Tensor]) -> list[Tensor]:
+        """Host tensors (a densified sparse batch) on the device: through a staging
+        buffer and without blocking on CUDA, a plain ``.to`` elsewhere (no copy on the CPU)."""
+        if not self.pin:
+            return [t.to(self.device) for t in tensors]
+        slot, self.turn = self.turn, self.turn ^ 1
+        if self.copied[slot] is not None:
+            self.copied[slot].synchronize()
+        out = []
+        for i, t in enumerate(tensors):
+            key = ("put", i, tuple(t.shape), t.dtype)
+            buf = self.buffers[slot].get(key)
+            if buf is None:
+                buf = self.buffers[slot][key] = torch.empty_like(t, pin_memory=True)
+            out.append(buf.copy_(t).to(self.device, non_blocking=True))
+        self.copied[slot] = torch.cuda.Event()
+        self.copied[slot].record()
         return out
 
 
@@ -123,8 +143,8 @@ class DeviceData:
             flat = rows.reshape(-1)
             dense = self.X[flat.numpy()].toarray()
             x = torch.from_numpy(dense).to(dtype=self.Y.dtype).view(*rows.shape, -1)
-            y = take(self.Y, rows)
-            return x.to(self.device), y.to(self.device)
+            x, y = self._stager.put([x, take(self.Y, rows)])
+            return x, y
         if self.streamed:
             x, y = self._stager.fetch([self.X, self.Y], rows)
             return x, y

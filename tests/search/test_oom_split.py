@@ -56,3 +56,65 @@ def test_a_single_fit_that_does_not_fit_raises(monkeypatch):
 
     with pytest.raises(OutOfMemoryError):
         fit_splitting_on_oom(_estimator(), X, y, [({}, np.arange(100))] * 3)
+
+
+def _memory_bound(monkeypatch, max_models: int) -> list:
+    """Pretend each model takes 1000 bytes of a 1000 * ``max_models`` byte device;
+    returns the list of stack sizes the estimate accepted."""
+    import skdl.estimators._config as config
+
+    accepted = []
+
+    def need(cfg, n_models, n_rows, batch):
+        if n_models <= max_models:
+            accepted.append(n_models)
+        return 1000 * n_models
+
+    monkeypatch.setattr(config, "fit_memory_bytes", need)
+    monkeypatch.setattr(config, "memory_limit", lambda device: 1000 * max_models)
+    return accepted
+
+
+def _halving(**kw):
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+
+    from skdl.model_selection import HalvingGridSearchCV
+
+    kw = dict(resource="max_iter", min_resources=2, max_resources=8, factor=2, cv=3, **kw)
+    return HalvingGridSearchCV(_estimator(), GRID, **kw)
+
+
+def test_halving_stacks_too_big_for_the_estimate_are_split_and_resumed(monkeypatch):
+    import skdl.search._fused as fused
+    import skdl.search._halving as halving
+
+    X, y = load_iris(return_X_y=True)
+    reference = _halving().fit(X, y)
+    accepted = _memory_bound(monkeypatch, 4)
+
+    def no_restart(*args, **kwargs):
+        raise AssertionError("a fit was restarted on scikit-learn's path")
+
+    monkeypatch.setattr(halving, "run_single", no_restart)
+    monkeypatch.setattr(fused, "run_single", no_restart)
+    split = _halving(refit=False).fit(X, y)
+
+    assert max(accepted) <= 4
+    # rungs of 6, 3 and 2 candidates x 3 folds: every fit (first or resumed) once
+    assert sum(accepted) == 18 + 9 + 6
+    assert split.n_candidates_ == reference.n_candidates_ == [6, 3, 2]
+    np.testing.assert_allclose(
+        split.cv_results_["mean_test_score"], reference.cv_results_["mean_test_score"], atol=1e-6
+    )
+    assert split.best_params_ == reference.best_params_
+
+
+def test_halving_a_single_model_too_big_raises_the_estimate(monkeypatch):
+    from skdl.estimators._config import FitTooLargeError
+
+    X, y = load_iris(return_X_y=True)
+    _memory_bound(monkeypatch, 0)
+    with pytest.raises(FitTooLargeError, match="GiB of memory"):
+        _halving(error_score="raise").fit(X, y)
+    with pytest.raises(ValueError, match="All the 18 fits failed"):
+        _halving().fit(X, y)  # error_score=nan: scikit-learn's own message

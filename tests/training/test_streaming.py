@@ -114,3 +114,71 @@ def test_stager_gathers_rows_into_alternating_buffers():
     assert torch.equal(x2, X[torch.tensor([[5, 6], [7, 8]])])
     # the next batch went to the other buffer: the first is still intact
     assert torch.equal(x1, X[first])
+
+
+def _sparse_data(device):
+    import scipy.sparse as sp
+
+    dense = np.arange(60.0).reshape(20, 3) % 7 == 0
+    X = sp.csr_matrix(dense * np.arange(60.0).reshape(20, 3))
+    Y = np.arange(20.0).reshape(20, 1)
+    return X, Y, DeviceData.from_arrays(X, Y, np.ones(20), torch.float32, device)
+
+
+def test_sparse_batches_on_the_cpu_are_densified_without_pinning(monkeypatch):
+    real_empty_like = torch.empty_like
+    pinned = []
+
+    def empty_like(t, **kw):
+        pinned.append(kw.get("pin_memory", False))
+        return real_empty_like(t, **kw)
+
+    monkeypatch.setattr(torch, "empty_like", empty_like)
+    X, Y, data = _sparse_data("cpu")
+    rows = torch.tensor([[3, 1], [0, 19]])
+    x, y = data.batch(rows)
+    assert torch.equal(x, torch.as_tensor(X.toarray()[rows.numpy()], dtype=torch.float32))
+    assert torch.equal(y, torch.as_tensor(Y[rows.numpy()], dtype=torch.float32))
+    assert not any(pinned)
+
+
+def test_sparse_batches_for_cuda_go_through_pinned_buffers_without_blocking(monkeypatch):
+    """No GPU here: CUDA's allocator, copy and events are stood in for, and the test
+    checks what the staging path asks of them."""
+    calls = []
+    real_empty_like, real_to = torch.empty_like, torch.Tensor.to
+
+    class Event:
+        def record(self):
+            calls.append("record")
+
+        def synchronize(self):
+            calls.append("synchronize")
+
+    def empty_like(t, **kw):
+        calls.append(("pin", kw.get("pin_memory", False)))
+        return real_empty_like(t)  # CPU-only torch has no pinned allocator
+
+    def to(self, *args, **kw):
+        device = args[0] if args else kw.get("device")
+        if isinstance(device, torch.device) and device.type == "cuda":
+            calls.append(("to cuda", kw.get("non_blocking", False)))
+            return self.clone()
+        return real_to(self, *args, **kw)
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    X, Y, data = _sparse_data(torch.device("cuda"))
+    monkeypatch.setattr(torch, "empty_like", empty_like)
+    monkeypatch.setattr(torch.Tensor, "to", to)
+    monkeypatch.setattr(torch.cuda, "Event", Event)
+    rows = torch.tensor([[3, 1], [0, 19]])
+    x, y = data.batch(rows)
+    assert torch.equal(x, torch.as_tensor(X.toarray()[rows.numpy()], dtype=torch.float32))
+    assert torch.equal(y, torch.as_tensor(Y[rows.numpy()], dtype=torch.float32))
+    assert calls == [("pin", True), ("to cuda", True)] * 2 + ["record"]
+    calls.clear()
+    data.batch(rows)  # the other slot's buffers: allocated, no wait
+    data.batch(rows)  # the first slot again: its buffers reused once its copy is done
+    assert calls == [("pin", True), ("to cuda", True)] * 2 + ["record"] + (
+        ["synchronize"] + [("to cuda", True)] * 2 + ["record"]
+    )
