@@ -101,8 +101,11 @@ def forward_numpy(coefs, intercepts, x, activation: str, param, per_row: bool = 
     finite = np.ones(len(x), dtype=bool) if per_row else True
     a = x
     for i, (w, b) in enumerate(zip(coefs, intercepts)):
-        z = a @ w
-        z += b
+        # Overflow is expected and handled: the caller reads ``finite`` and
+        # recomputes or refuses those rows, as the torch path does.
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = a @ w
+            z += b
         if per_row:
             finite &= np.isfinite(z).all(axis=1)
         elif finite:
