@@ -53,7 +53,7 @@ class Workload:
 
 @dataclass
 class Data:
-    """Train/test split, float32 X, int64 (classification) or float32 y."""
+    """Train/test split, float32 (or float64) X, int64 (classification) or X-typed y."""
 
     X_train: np.ndarray
     y_train: np.ndarray
@@ -102,8 +102,8 @@ def workloads(quick: bool = False) -> dict[str, Workload]:
     return {w.name: w for w in specs}
 
 
-def make_data(w: Workload, seed: int = 0) -> Data:
-    """Generate, split 75/25 and standardize (X, and y for regression)."""
+def make_data(w: Workload, seed: int = 0, dtype=np.float32) -> Data:
+    """Generate, split 75/25 and standardize (X, and y for regression); X in ``dtype``."""
     if w.dataset == "digits":
         X, y = load_digits(return_X_y=True)
     elif w.task == "classification":
@@ -127,16 +127,16 @@ def make_data(w: Workload, seed: int = 0) -> Data:
         X, y, test_size=TEST_SIZE, random_state=seed, stratify=stratify
     )
     scaler = StandardScaler().fit(X_tr)
-    X_tr = scaler.transform(X_tr).astype(np.float32)
-    X_te = scaler.transform(X_te).astype(np.float32)
+    X_tr = scaler.transform(X_tr).astype(dtype)
+    X_te = scaler.transform(X_te).astype(dtype)
     if w.task == "classification":
         y_tr, y_te = y_tr.astype(np.int64), y_te.astype(np.int64)
         n_out = int(np.unique(y_tr).size)
     else:
         # R^2 is invariant to an affine map of y applied to both y_true and y_pred.
         mu, sd = y_tr.mean(), y_tr.std()
-        y_tr = ((y_tr - mu) / sd).astype(np.float32)
-        y_te = ((y_te - mu) / sd).astype(np.float32)
+        y_tr = ((y_tr - mu) / sd).astype(dtype)
+        y_te = ((y_te - mu) / sd).astype(dtype)
         n_out = 1
     return Data(X_tr, y_tr, X_te, y_te, n_out)
 

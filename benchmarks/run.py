@@ -15,6 +15,7 @@ import shlex
 import sys
 import time
 
+import numpy as np
 from coldstart import bench_cold
 from common import (
     env_lines,
@@ -31,9 +32,11 @@ from runners import BASELINE, FLOOR, RUNNERS, adam_impl
 SECTIONS = ("W1", "W2", "W3", "P1", "P2", "COLD")
 
 
-def bench_workload(w, libs: list[str], repeats: int, device: str) -> list[list[str]]:
+def bench_workload(
+    w, libs: list[str], repeats: int, device: str, dtype: str = "float32"
+) -> list[list[str]]:
     """Interleaved repeats (round 0 is a discarded warm-up); one row per library."""
-    d = make_data(w)
+    d = make_data(w, dtype=np.dtype(dtype))
     results: dict[str, list] = {lib: [] for lib in libs}
     errors: dict[str, str] = {}
     for r in range(repeats + 1):
@@ -90,6 +93,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--libs", default=",".join(RUNNERS), help="comma-separated")
     p.add_argument("--out", default=None, help="also write the report here")
+    p.add_argument(
+        "--dtype",
+        default="float32",
+        choices=("float32", "float64"),
+        help="X's dtype for W1-W3 (skdl and scikit-learn train in it)",
+    )
     a = p.parse_args(argv)
     a.repeats = a.repeats if a.repeats is not None else (1 if a.quick else 5)
     a.only = [s.strip().upper() for s in a.only.split(",") if s.strip()]
@@ -125,7 +134,7 @@ def main(argv: list[str] | None = None) -> str:
     if fit_names:
         rows = []
         for n in fit_names:
-            rows += bench_workload(wl[n], a.libs, a.repeats, a.device)
+            rows += bench_workload(wl[n], a.libs, a.repeats, a.device, a.dtype)
         header = ["workload", "library", "fit s (median)", "min–max", "× torch loop"]
         header += ["× sklearn", "epochs run", "test score"]
         lines = [f"- {n}: {wl[n].description}" for n in fit_names]

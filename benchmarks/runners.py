@@ -113,7 +113,9 @@ def fit_skorch(w: Workload, d: Data, seed: int, device: str) -> FitResult:
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     common = {
-        "module": build_module(d.X_train.shape[1], w.hidden, d.n_outputs),
+        "module": build_module(d.X_train.shape[1], w.hidden, d.n_outputs).to(
+            torch.from_numpy(d.X_train[:1]).dtype
+        ),
         "optimizer": torch.optim.Adam,
         "lr": ADAM["lr"],
         "optimizer__betas": ADAM["betas"],
@@ -162,7 +164,7 @@ def fit_hand(w: Workload, d: Data, seed: int, device: str) -> FitResult:
     torch.manual_seed(seed)
     X = torch.from_numpy(d.X_train).to(device)
     y = torch.from_numpy(d.y_train).to(device)
-    module = build_module(X.shape[1], w.hidden, d.n_outputs).to(device)
+    module = build_module(X.shape[1], w.hidden, d.n_outputs).to(device, X.dtype)
     opt = torch.optim.Adam(module.parameters(), **ADAM, **adam_impl(device))
     if w.task == "classification":
         loss_fn = F.cross_entropy
