@@ -4,7 +4,9 @@
 
 Same split, same scaling (StandardScaler), default parameters except
 ``random_state``; prints accuracy (classification) or R^2 (diabetes), the
-mean over seeds, and the difference skdl - scikit-learn.
+mean over seeds with the standard error of skdl's mean, and the difference
+skdl - scikit-learn with its standard error (paired by seed: the standard deviation of the per-seed differences over
+sqrt(seeds)).
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ TASKS = [
 
 def run(seeds: int) -> None:
     print(
-        "| dataset | metric | scikit-learn | skdl | skdl - sklearn | sklearn fit s | skdl fit s |"
+        "| dataset | metric | scikit-learn | skdl | SE of skdl's mean | skdl - sklearn "
+        "| SE of difference | sklearn fit s | skdl fit s |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, load, sk_cls, skdl_cls in TASKS:
         X, y = load(return_X_y=True)
         clf = sk_cls is SkC
@@ -55,9 +58,13 @@ def run(seeds: int) -> None:
                 times[key].append(time.perf_counter() - tic)
                 scores[key].append(pipe.score(X_te, y_te))
         sk, sd = np.mean(scores["sk"]), np.mean(scores["skdl"])
+        diff = np.subtract(scores["skdl"], scores["sk"])
+        se = diff.std(ddof=1) / np.sqrt(seeds) if seeds > 1 else float("nan")
+        se_mean = np.std(scores["skdl"], ddof=1) / np.sqrt(seeds) if seeds > 1 else float("nan")
         metric = "accuracy" if clf else "R^2"
         print(
-            f"| {name} | {metric} | {sk:.4f} | {sd:.4f} | {sd - sk:+.4f} | "
+            f"| {name} | {metric} | {sk:.4f} | {sd:.4f} | {se_mean:.4f} | "
+            f"{sd - sk:+.4f} | {se:.4f} | "
             f"{np.median(times['sk']):.2f} | {np.median(times['skdl']):.2f} |"
         )
 
