@@ -5,8 +5,8 @@
 Same split, same scaling (StandardScaler), default parameters except
 ``random_state``; prints accuracy (classification) or R^2 (diabetes), the
 mean over seeds with the standard error of skdl's mean, and the difference
-skdl - scikit-learn with its standard error (paired by seed: the standard deviation of the per-seed differences over
-sqrt(seeds)).
+skdl - scikit-learn with its standard error (paired by seed: the standard
+deviation of the per-seed differences over sqrt(seeds)).
 """
 
 from __future__ import annotations
