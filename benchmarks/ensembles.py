@@ -1,6 +1,7 @@
 """Deep ensembles (issue 16): test scores and fit times of one network vs ensembles.
 
-    python benchmarks/ensembles.py [--quick] [--seeds 5] [--members 8] [--threads 1] [--out FILE]
+    python benchmarks/ensembles.py [--quick] [--seeds 5] [--members 8] [--threads 1]
+                                   [--dtype auto|float32] [--only NAME ...] [--out FILE]
 
 On six small datasets (digits, breast_cancer, wine, diabetes,
 ``make_friedman1(n_samples=2000, noise=1.0)`` and ``make_classification(
@@ -17,7 +18,9 @@ datasets the MLPs of scikit-learn and skdl learn a standardized y
 mapped back): diabetes' y is in the hundreds, which 200 epochs of Adam at
 lr=0.001 from a near-zero output do not reach (R^2 < 0 for both libraries).
 RealMLP-TD standardizes y itself and HistGradientBoosting does not need it.
-Every fit runs with ``--threads`` threads (torch and BLAS).
+Every fit runs with ``--threads`` threads (torch and BLAS). StandardScaler
+returns float64, so skdl (``dtype='auto'``) and scikit-learn train in float64;
+``--dtype float32`` casts the scaled X to float32 for every model.
 
 Prints one table per dataset (mean over seeds; fit time as the mean and as a
 ratio to skdl's single network) and a summary: on how many datasets the
@@ -43,7 +46,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -100,7 +103,9 @@ def models(classify: bool, seed: int, members: int, epochs: int | None) -> dict:
     }
 
 
-def bench(name: str, seeds: int, members: int, rows: int | None, epochs: int | None) -> dict:
+def bench(
+    name: str, seeds: int, members: int, rows: int | None, epochs: int | None, dtype: str = "auto"
+) -> dict:
     """``{model: (scores over seeds, fit seconds over seeds)}`` on one dataset."""
     X, y = DATASETS[name]()
     if rows is not None:
@@ -115,7 +120,10 @@ def bench(name: str, seeds: int, members: int, rows: int | None, epochs: int | N
             scores, times = out.setdefault(model, ([], []))
             if est is None:
                 continue
-            pipe = make_pipeline(StandardScaler(), est)
+            steps = [StandardScaler()]
+            if dtype == "float32":  # StandardScaler returns float64; skdl trains in X's dtype
+                steps.append(FunctionTransformer(np.float32, check_inverse=False))
+            pipe = make_pipeline(*steps, est)
             tic = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -174,13 +182,19 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--members", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--dtype",
+        choices=("auto", "float32"),
+        default="auto",
+        help="auto: the scaled X as StandardScaler gives it (float64); float32: cast after scaling",
+    )
     parser.add_argument("--only", nargs="*", default=None, help="a subset of the datasets")
     parser.add_argument("--out", default=None, help="also write the report to this file")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    sizes = dict(seeds=args.seeds, members=args.members, rows=None, epochs=None)
+    sizes = dict(seeds=args.seeds, members=args.members, rows=None, epochs=None, dtype=args.dtype)
     if args.quick:
-        sizes = dict(seeds=1, members=args.members, rows=300, epochs=10)
+        sizes = dict(seeds=1, members=args.members, rows=300, epochs=10, dtype=args.dtype)
     names = args.only or list(DATASETS)
     with threadpool_limits(args.threads):
         results = {name: bench(name, **sizes) for name in names}
