@@ -58,6 +58,8 @@ import numpy as np
 import sklearn
 import torch
 
+from .estimators import register_io
+
 FORMAT = "skdl"
 FORMAT_VERSION = 1
 PARAMS_FILE = "params.json"
@@ -1008,5 +1010,7 @@ def load_as(cls, path, device=None):
         )
     return est
 
+
+register_io(save=save, load_as=load_as)  # the estimators' save and load
 
 __all__ = ["FORMAT_VERSION", "ModelFileError", "load", "load_as", "save"]
