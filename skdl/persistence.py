@@ -984,7 +984,7 @@ def load(path, device=None):
     stn = _safetensors_numpy()
     name = os.fspath(path)
     if device is not None:  # the argument's own error, before the file's
-        from .estimators._config import resolve_device
+        from .estimators import resolve_device
 
         _estimator_classes()["MLPRegressor"](device=device)._validate_params()
         resolve_device(device)

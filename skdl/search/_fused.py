@@ -223,7 +223,7 @@ def _train(ctx: Context, group: Group, pairs: list[tuple[int, int]]) -> list:
     splits = sorted({s for _, s in pairs})
     preps, batches = _design(ctx, template if name is not None else None, splits)
     sample_weight = ctx.fit_params.get("sample_weight")
-    models = {}
+    models = {(m, s): preps[s] for m, s in pairs if isinstance(preps[s], Exception)}
     for X, y, rows in batches:
         keys = [(m, s) for m, s in pairs if s in rows]
         jobs = [(clone(group.members[m][2], safe=False), rows[s]) for m, s in keys]
@@ -267,7 +267,8 @@ def _design(ctx: Context, pipeline, splits: list[int]) -> tuple[dict, list]:
     pipeline without preprocessing) trains on the search's ``X`` directly.
     Otherwise each split's preprocessing is fitted once, on its training rows,
     and the transformed training sets are stacked into one matrix (one batch
-    per output width, should the width depend on the fold).
+    per output width, should the width depend on the fold). A split whose
+    preprocessing raises has the error in place of its fitted preprocessing.
     """
     if pipeline is None or len(pipeline.steps) == 1:
         rows = {s: np.asarray(ctx.splits[s][0]) for s in splits}
@@ -278,10 +279,13 @@ def _design(ctx: Context, pipeline, splits: list[int]) -> tuple[dict, list]:
         X_train = _safe_indexing(ctx.X, train)
         y_train = _safe_indexing(ctx.y, train)
         preps[s] = clone(pipeline[:-1])
-        parts[s] = (preps[s].fit_transform(X_train, y_train), np.asarray(y_train))
+        try:
+            parts[s] = (preps[s].fit_transform(X_train, y_train), np.asarray(y_train))
+        except Exception as exc:  # as in _fit_and_score: the split's fits failed
+            preps[s] = exc
     batches = []
     for width in sorted({Xt.shape[1] for Xt, _ in parts.values()}):
-        same = [s for s in splits if parts[s][0].shape[1] == width]
+        same = [s for s in splits if s in parts and parts[s][0].shape[1] == width]
         offsets = np.cumsum([0] + [parts[s][0].shape[0] for s in same])
         rows = {s: np.arange(offsets[i], offsets[i + 1]) for i, s in enumerate(same)}
         X = _concat([parts[s][0] for s in same])

@@ -5,9 +5,11 @@ scikit-learn's ``error_score`` from its own error."""
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.datasets import load_iris
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
 
 from skdl import MLPClassifier
 from skdl.estimators import BaseMLP, stack_refusals
@@ -98,3 +100,31 @@ def test_a_refused_fit_runs_on_sklearns_path(slow_path):
     with pytest.warns(FitFailedWarning, match="Input X contains NaN"):
         GridSearchCV(_clf(), GRID, cv=CV, refit=False).fit(X_nan, Y)
     assert len(slow_path) == 12  # every fit: the stack validates the whole X
+
+
+class _FailingScaler(TransformerMixin, BaseEstimator):
+    """A preprocessing step whose fit raises on the folds without sample 0."""
+
+    def fit(self, X, y=None):
+        if not np.any(np.all(X == X_FIRST, axis=1)):
+            raise ValueError("simulated preprocessing error")
+        return self
+
+    def transform(self, X):
+        return X
+
+
+X_FIRST = X[0]
+
+
+@pytest.mark.filterwarnings("ignore:One or more of the test scores:UserWarning")
+def test_a_failed_preprocessing_gets_error_score_from_its_own_error(slow_path):
+    pipe = Pipeline([("scale", _FailingScaler()), ("mlp", _clf())])
+    grid = {f"mlp__{k}": v for k, v in GRID.items()}
+    with pytest.warns(FitFailedWarning, match="(?s)4 fits failed.*simulated preprocessing error"):
+        search = GridSearchCV(pipe, grid, cv=CV, refit=False).fit(X, Y)
+    n_failed = np.isnan([search.cv_results_[f"split{k}_test_score"] for k in range(3)]).sum()
+    assert n_failed == 4  # the one split without sample 0 in its training rows
+    assert slow_path == []
+    with pytest.raises(ValueError, match="simulated preprocessing error"):
+        GridSearchCV(pipe, grid, cv=CV, error_score="raise").fit(X, Y)
