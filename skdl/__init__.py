@@ -1,5 +1,6 @@
 """skdl: scikit-learn estimators for deep learning on PyTorch."""
 
+from . import export  # noqa: F401  (registers the estimators' to_onnx)
 from .estimators import MLPClassifier, MLPRegressor
 from .persistence import ModelFileError, load, save
 

@@ -20,6 +20,7 @@ from sklearn.model_selection._validation import (
     _warn_or_raise_about_fit_failures,
 )
 from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import _check_partial_fit_first_call
 from sklearn.utils.validation import (
     _assert_all_finite,
@@ -30,6 +31,7 @@ from sklearn.utils.validation import (
 
 __all__ = [
     "BaseSuccessiveHalving",
+    "Interval",
     "_MultimetricScorer",
     "_assert_all_finite",
     "_check_method_params",

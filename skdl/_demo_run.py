@@ -70,7 +70,7 @@ def fit_once(setup: Setup, max_iter: int, verbose: int = 0) -> dict:
         import torch
 
         from skdl import MLPClassifier
-        from skdl.estimators._config import resolve_device
+        from skdl.estimators import resolve_device
 
         clf = MLPClassifier(max_iter=max_iter, random_state=setup.seed, verbose=verbose)
         device = resolve_device(clf.device)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .estimators import register_io
+
 OPSET = 17
 
 
@@ -151,3 +153,6 @@ def to_onnx(est, path=None, *, dtype=np.float32):
     if path is not None:
         onnx.save(model, str(path))
     return model
+
+
+register_io(to_onnx=to_onnx)  # the estimators' to_onnx

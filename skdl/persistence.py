@@ -58,6 +58,8 @@ import numpy as np
 import sklearn
 import torch
 
+from .estimators import register_io
+
 FORMAT = "skdl"
 FORMAT_VERSION = 1
 PARAMS_FILE = "params.json"
@@ -982,7 +984,7 @@ def load(path, device=None):
     stn = _safetensors_numpy()
     name = os.fspath(path)
     if device is not None:  # the argument's own error, before the file's
-        from .estimators._config import resolve_device
+        from .estimators import resolve_device
 
         _estimator_classes()["MLPRegressor"](device=device)._validate_params()
         resolve_device(device)
@@ -1008,5 +1010,7 @@ def load_as(cls, path, device=None):
         )
     return est
 
+
+register_io(save=save, load_as=load_as)  # the estimators' save and load
 
 __all__ = ["FORMAT_VERSION", "ModelFileError", "load", "load_as", "save"]

@@ -964,9 +964,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         -------
         model : onnx.ModelProto
         """
-        from ..export import to_onnx
+        from ._io import registered
 
-        return to_onnx(self, path)
+        return registered("to_onnx")(self, path)
 
     def save(self, path):
         """Save the fitted model to ``path`` without pickle (see :func:`skdl.save`).
@@ -976,9 +976,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         path : str or path-like
             The file to write: a zip of ``params.json`` and ``weights.safetensors``.
         """
-        from ..persistence import save
+        from ._io import registered
 
-        save(self, path)
+        registered("save")(self, path)
 
     @classmethod
     def load(cls, path, device=None):
@@ -995,9 +995,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         -------
         estimator : an instance of this class, fitted.
         """
-        from ..persistence import load_as
+        from ._io import registered
 
-        return load_as(cls, path, device=device)
+        return registered("load_as")(cls, path, device=device)
 
     def _act_param_value(self) -> float | None:
         """The slope of ``leaky_relu`` or alpha of ``elu`` (None for the others)."""

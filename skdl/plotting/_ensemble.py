@@ -20,7 +20,7 @@ def ensemble_scores(estimator: Any, X, y) -> tuple[np.ndarray, np.ndarray]:
     """
     from sklearn.metrics import accuracy_score, r2_score
 
-    from ..estimators import _ensemble
+    from ..estimators import decode_proba, members_outputs
 
     if getattr(estimator, "members_", None) is None:
         raise ValueError(
@@ -32,9 +32,9 @@ def ensemble_scores(estimator: Any, X, y) -> tuple[np.ndarray, np.ndarray]:
         outs = estimator.predict_proba_members(X)
 
         def score(p):
-            return accuracy_score(y, _ensemble.decode_proba(estimator, p))
+            return accuracy_score(y, decode_proba(estimator, p))
     else:
-        outs = _ensemble.members_outputs(estimator, X)
+        outs = members_outputs(estimator, X)
         outs = outs[..., 0] if outs.shape[-1] == 1 else outs
 
         def score(p):

@@ -19,8 +19,8 @@ from scipy.stats import loguniform, randint, uniform
 from sklearn import model_selection as _sk
 from sklearn.model_selection import ParameterSampler
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
 
+from .._compat import Interval
 from ._base import FusedSearchMixin
 from ._search import _ATTRIBUTES, _COMMON_PARAMETERS, _NOTES
 

@@ -7,6 +7,12 @@ by ``_fit_and_score`` itself, through a :class:`~sklearn.frozen.FrozenEstimator`
 (its ``fit`` does nothing): the scorers, score parameters, error handling and
 messages are scikit-learn's. Its ``fit_time`` is its task's wall time divided
 by the number of fits in the task.
+
+A fit goes to scikit-learn's path only for a reason decided before training
+(:func:`~skdl.estimators.stack_refusals`, and the grouping of ``_plan``).
+A fit that fails in training is not run again: its error is scored as
+scikit-learn scores a failed fit (``error_score``, ``FitFailedWarning``),
+and an error of a stack of several fits, which no one fit owns, is raised.
 """
 
 from __future__ import annotations
@@ -18,20 +24,25 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
 from .._compat import _fit_and_score, _safe_indexing
-from ..estimators._config import FitTooLargeError, resolve_device
-from ..estimators._faults import OutOfMemoryError
+from ..estimators import (
+    FitTooLargeError,
+    OutOfMemoryError,
+    fit_many,
+    resolve_device,
+    stack_refusals,
+)
 from ._plan import Group, final_step
 
 _CURVE_KEYS = ("train_loss", "val_loss", "val_score")
 
 MAX_CPU_STACK = 32
-"""Most models per ``_fit_many`` call on the CPU. There, beyond a few models,
+"""Most models per ``fit_many`` call on the CPU. There, beyond a few models,
 a stack's per-model work dominates its per-step overhead, so bigger stacks
 gain nothing while their ``[K, batch, units]`` temporaries fall out of the
 cache: digits, hidden (100,), dropout, one thread: 190 model-epochs/s in one
@@ -139,24 +150,58 @@ def _score_fitted(ctx: Context, candidate: int, split: int, model, fit_time: flo
     return candidate, split, result, epoch_curve(model)
 
 
+class _Failed(BaseEstimator):
+    """Stands for a fit that failed in a stack: its ``fit`` raises that fit's error,
+    so ``_fit_and_score`` reports it as it reports any failed fit."""
+
+    def __init__(self, error=None):
+        self.error = error
+
+    def fit(self, X, y=None, **fit_params):
+        raise self.error
+
+
+def score_failed(ctx: Context, candidate: int, split: int, error: Exception, fit_time: float):
+    """The result of a fit that raised ``error`` in training, as scikit-learn
+    records a failed fit: ``error_score`` (or the error raised, with
+    ``error_score='raise'``) and the traceback in ``fit_error``."""
+    train, test = ctx.splits[split]
+    result = _fit_and_score(
+        _Failed(error),
+        ctx.X,
+        ctx.y,
+        train=train,
+        test=test,
+        parameters=None,
+        fit_params=None,
+        split_progress=(split, len(ctx.splits)),
+        candidate_progress=(candidate, ctx.n_candidates),
+        return_n_test_samples=True,
+        return_times=True,
+        **ctx.score_kwargs,
+    )
+    result["fit_time"] = fit_time
+    result["n_iter"] = np.nan
+    return candidate, split, result, None
+
+
 def run_group(ctx: Context, group: Group, pairs: list[tuple[int, int]]) -> list[tuple]:
     """``pairs`` (member index, split) of ``group``, trained as stacks, then scored.
 
-    A fit that failed in the stack (a diverged training), or a whole stack
-    that raised, is run again on scikit-learn's path, so it gets exactly
-    scikit-learn's error handling (``error_score``, ``FitFailedWarning``).
+    A fit the stack refuses before training runs on scikit-learn's path; a fit
+    that failed in training (a diverged one) gets ``error_score`` from its
+    own error (:func:`score_failed`).
     """
     start = time.perf_counter()
-    try:
-        models = _train(ctx, group, pairs)
-    except (ValueError, TypeError):
-        models = [None] * len(pairs)
+    models = _train(ctx, group, pairs)
     fit_time = (time.perf_counter() - start) / len(pairs)
     out = []
     for (member, split), model in zip(pairs, models):
         candidate, params, _ = group.members[member]
-        if model is None or isinstance(model, Exception):
+        if model is None:
             out += run_single(ctx, candidate, params, split)
+        elif isinstance(model, Exception):
+            out.append(score_failed(ctx, candidate, split, model, fit_time))
         else:
             out.append(_score_fitted(ctx, candidate, split, model, fit_time))
     return out
@@ -169,7 +214,8 @@ def _stack_size(final, n_models: int) -> int:
 
 
 def _train(ctx: Context, group: Group, pairs: list[tuple[int, int]]) -> list:
-    """Fitted models (or errors) of ``pairs``, in their order."""
+    """Fitted models of ``pairs``, in their order; for a fit that failed in
+    training, its error; None for one the stack refuses (:func:`stack_refusals`)."""
     name, _ = final_step(ctx.estimator)
     template = clone(ctx.estimator).set_params(**group.prep_params)
     final = template if name is None else template.steps[-1][1]
@@ -177,32 +223,39 @@ def _train(ctx: Context, group: Group, pairs: list[tuple[int, int]]) -> list:
     splits = sorted({s for _, s in pairs})
     preps, batches = _design(ctx, template if name is not None else None, splits)
     sample_weight = ctx.fit_params.get("sample_weight")
-    models = {}
+    models = {(m, s): preps[s] for m, s in pairs if isinstance(preps[s], Exception)}
     for X, y, rows in batches:
         keys = [(m, s) for m, s in pairs if s in rows]
-        n_chunks = -(-len(keys) // _stack_size(final, len(keys)))
-        for chunk in np.array_split(np.arange(len(keys)), n_chunks):
-            chunk_keys = [keys[i] for i in chunk]
-            jobs = [(clone(group.members[m][2], safe=False), rows[s]) for m, s in chunk_keys]
-            fitted = fit_splitting_on_oom(final, X, y, jobs, sample_weight)
-            models.update(zip(chunk_keys, fitted))
+        jobs = [(clone(group.members[m][2], safe=False), rows[s]) for m, s in keys]
+        refusals = stack_refusals(final, X, y, jobs, sample_weight)
+        models.update((key, None) for key, why in zip(keys, refusals) if why is not None)
+        kept = [i for i, why in enumerate(refusals) if why is None]
+        n_chunks = -(-len(kept) // _stack_size(final, len(kept)))
+        for chunk in np.array_split(np.asarray(kept, dtype=int), n_chunks) if kept else ():
+            part = [jobs[i] for i in chunk]
+            fitted = fit_splitting_on_oom(final, X, y, part, sample_weight, keep_errors=True)
+            models.update(zip([keys[i] for i in chunk], fitted))
     if name is None:
         return [models[key] for key in pairs]
     return [_assemble(template, preps[s], models[(m, s)]) for m, s in pairs]
 
 
-def fit_splitting_on_oom(final, X, y, jobs: list, sample_weight=None) -> list:
-    """``final._fit_many(X, y, jobs)``; a stack that runs out of device memory is
-    split in two and each half tried again, down to single fits (which then raise
-    the estimator's out-of-memory message)."""
+def fit_splitting_on_oom(final, X, y, jobs: list, sample_weight=None, keep_errors=False) -> list:
+    """``fit_many(final, X, y, jobs)``; a stack that runs out of device memory (or
+    would, by the estimate) is split in two and each half tried again, down to
+    single fits. A single fit's error (the estimator's out-of-memory message...)
+    is raised, or with ``keep_errors`` returned as that fit's result. Any other
+    error of a stack of several fits is raised: it belongs to no one fit."""
     try:
-        return final._fit_many(X, y, jobs, sample_weight=sample_weight)
-    except (OutOfMemoryError, FitTooLargeError):  # ran out, or would (the estimate)
-        if len(jobs) == 1:
+        return fit_many(final, X, y, jobs, sample_weight=sample_weight)
+    except Exception as exc:
+        if len(jobs) == 1 and keep_errors:
+            return [exc]
+        if len(jobs) == 1 or not isinstance(exc, (OutOfMemoryError, FitTooLargeError)):
             raise
         half = len(jobs) // 2
-        return fit_splitting_on_oom(final, X, y, jobs[:half], sample_weight) + (
-            fit_splitting_on_oom(final, X, y, jobs[half:], sample_weight)
+        return fit_splitting_on_oom(final, X, y, jobs[:half], sample_weight, keep_errors) + (
+            fit_splitting_on_oom(final, X, y, jobs[half:], sample_weight, keep_errors)
         )
 
 
@@ -214,7 +267,8 @@ def _design(ctx: Context, pipeline, splits: list[int]) -> tuple[dict, list]:
     pipeline without preprocessing) trains on the search's ``X`` directly.
     Otherwise each split's preprocessing is fitted once, on its training rows,
     and the transformed training sets are stacked into one matrix (one batch
-    per output width, should the width depend on the fold).
+    per output width, should the width depend on the fold). A split whose
+    preprocessing raises has the error in place of its fitted preprocessing.
     """
     if pipeline is None or len(pipeline.steps) == 1:
         rows = {s: np.asarray(ctx.splits[s][0]) for s in splits}
@@ -225,10 +279,13 @@ def _design(ctx: Context, pipeline, splits: list[int]) -> tuple[dict, list]:
         X_train = _safe_indexing(ctx.X, train)
         y_train = _safe_indexing(ctx.y, train)
         preps[s] = clone(pipeline[:-1])
-        parts[s] = (preps[s].fit_transform(X_train, y_train), np.asarray(y_train))
+        try:
+            parts[s] = (preps[s].fit_transform(X_train, y_train), np.asarray(y_train))
+        except Exception as exc:  # as in _fit_and_score: the split's fits failed
+            preps[s] = exc
     batches = []
     for width in sorted({Xt.shape[1] for Xt, _ in parts.values()}):
-        same = [s for s in splits if parts[s][0].shape[1] == width]
+        same = [s for s in splits if s in parts and parts[s][0].shape[1] == width]
         offsets = np.cumsum([0] + [parts[s][0].shape[0] for s in same])
         rows = {s: np.arange(offsets[i], offsets[i + 1]) for i, s in enumerate(same)}
         X = _concat([parts[s][0] for s in same])
@@ -248,9 +305,9 @@ def _concat(blocks):
     return np.concatenate([np.asarray(b) for b in blocks])
 
 
-def _assemble(template: Pipeline, prep: Pipeline | None, final) -> Pipeline | Exception:
+def _assemble(template: Pipeline, prep: Pipeline | None, final) -> Pipeline | Exception | None:
     """The fitted pipeline: this split's fitted preprocessing, then the fitted final step."""
-    if isinstance(final, Exception):
+    if final is None or isinstance(final, Exception):
         return final
     steps = ([] if prep is None else list(prep.steps)) + [(template.steps[-1][0], final)]
     return type(template)(**{**template.get_params(deep=False), "steps": steps})

@@ -30,10 +30,9 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from .._compat import BaseSuccessiveHalving, _num_samples
-from ..estimators._config import FitTooLargeError
-from ..estimators._faults import OutOfMemoryError
+from ..estimators import FitTooLargeError, OutOfMemoryError, continue_many, resume_point
 from ._base import FusedSearchMixin, _Evaluator
-from ._fused import Context, _score_fitted, _stack_size, _train, run_single
+from ._fused import Context, _score_fitted, _stack_size, _train, run_single, score_failed
 from ._plan import _freeze, folds_fuse, group_candidates
 
 
@@ -135,13 +134,10 @@ class _HalvingEvaluator(_Evaluator):
                 elif prev.n_iter_ < prev.max_iter or prev.n_iter_ >= budget:
                     done.append(((m, s), prev))  # stopped by the no-improvement rule
                 else:
-                    key = (prev.n_iter_, prev._solver_state["dropout_step"])
+                    key = resume_point(prev)
                     resume.setdefault(key, []).append(((m, s), prev))
         start = time.perf_counter()
-        try:
-            fitted = list(zip(fresh, _train(ctx, group, fresh))) if fresh else []
-        except (ValueError, TypeError):  # e.g. one model too large: scikit-learn's path says so
-            fitted = [(key, None) for key in fresh]
+        fitted = list(zip(fresh, _train(ctx, group, fresh))) if fresh else []
         for (epochs, _), items in resume.items():
             fitted += self._continue(ctx, group, items, budget - epochs)
         n_fits = max(len(fresh) + sum(len(v) for v in resume.values()), 1)
@@ -150,8 +146,11 @@ class _HalvingEvaluator(_Evaluator):
         for (m, s), model in fitted + done:
             candidate, params, _ = group.members[m]
             if model is None or isinstance(model, Exception):
-                self.models.pop(self._key(params, s), None)
-                out += run_single(ctx, candidate, params, s)
+                self.models.pop(self._key(params, s), None)  # the next rung starts afresh
+                if model is None:  # refused before training
+                    out += run_single(ctx, candidate, params, s)
+                else:
+                    out.append(score_failed(ctx, candidate, s, model, fit_time))
                 continue
             model.set_params(max_iter=budget)
             self.models[self._key(params, s)] = model
@@ -165,24 +164,24 @@ class _HalvingEvaluator(_Evaluator):
         n_chunks = -(-len(items) // _stack_size(final, len(items)))
         for chunk in np.array_split(np.arange(len(items)), n_chunks):
             part = [items[i] for i in chunk]
-            try:
-                trained = _continue_splitting_on_oom(ctx, final, part)
-            except (ValueError, TypeError):  # a model too large alone: restarted, and refused
-                trained = [None] * len(part)
+            trained = _continue_splitting_on_oom(ctx, final, part)
             out += [(key, model) for (key, _), model in zip(part, trained)]
         return out
 
 
 def _continue_splitting_on_oom(ctx, final, part: list) -> list:
-    """``final._continue_many`` of ``part`` ((member, split), model); a stack that runs
-    out of device memory, or would (the estimate), is split in two and each half
-    resumed, as :func:`~skdl.search._fused.fit_splitting_on_oom` splits first fits."""
+    """``continue_many(final, ...)`` of ``part`` ((member, split), model); a stack that
+    runs out of device memory, or would (the estimate), is split in two and each
+    half resumed, as :func:`~skdl.search._fused.fit_splitting_on_oom` splits first
+    fits. A single model's error is its result; a stack's other errors are raised."""
     models = [model for _, model in part]
     rows = [np.asarray(ctx.splits[s][0]) for (_, s), _ in part]
     try:
-        return final._continue_many(ctx.X, ctx.y, models, rows, ctx.fit_params.get("sample_weight"))
-    except (OutOfMemoryError, FitTooLargeError):
+        return continue_many(final, ctx.X, ctx.y, models, rows, ctx.fit_params.get("sample_weight"))
+    except Exception as exc:
         if len(part) == 1:
+            return [exc]
+        if not isinstance(exc, (OutOfMemoryError, FitTooLargeError)):
             raise
         half = len(part) // 2
         return _continue_splitting_on_oom(ctx, final, part[:half]) + (

@@ -5,7 +5,7 @@ whose last step is one. Each candidate's parameters split into three parts:
 the pipeline's own parameters (its preprocessing steps, its ``memory``...),
 the final estimator's *structural* parameters (layer sizes, solver,
 ``max_iter``...: what the models of one stack must share) and its per-model
-parameters (:data:`~skdl.estimators._params.PER_MODEL_PARAMS`). Candidates
+parameters (:data:`~skdl.estimators.PER_MODEL_PARAMS`). Candidates
 equal in the first two parts form a :class:`Group`: one stack trains all of
 them on all folds. A candidate that cannot fuse goes to scikit-learn's own
 per-fit path, which reproduces its result (or its error) exactly.
@@ -20,8 +20,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import type_of_target
 
-from ..estimators._base import BaseMLP
-from ..estimators._params import PER_MODEL_PARAMS
+from ..estimators import PER_MODEL_PARAMS, BaseMLP, params_refusal
 
 
 @dataclass
@@ -94,11 +93,7 @@ def _valid_final(final: BaseMLP, params: dict) -> bool:
     est = clone(final).set_params(**params)
     if getattr(est, "class_weight", None) == "balanced":
         return False
-    try:
-        est._validate_params()
-    except (ValueError, TypeError):
-        return False
-    return True
+    return params_refusal(est) is None
 
 
 def group_candidates(estimator, candidate_params) -> tuple[list[Group], list[int]]:
