@@ -1,8 +1,7 @@
 """skdl: scikit-learn estimators for deep learning on PyTorch."""
 
+from ._version import __version__
 from .estimators import MLPClassifier, MLPRegressor
 from .persistence import ModelFileError, load, save
-
-__version__ = "0.1.0.dev0"
 
 __all__ = ["MLPClassifier", "MLPRegressor", "ModelFileError", "__version__", "load", "save"]
