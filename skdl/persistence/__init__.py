@@ -167,8 +167,9 @@ def load(path, device=None):
         If the file cannot be opened.
     ImportError
         If safetensors is not installed.
-    sklearn.utils._param_validation.InvalidParameterError
-        If ``device`` is invalid.
+    ValueError
+        If ``device`` is invalid (scikit-learn's ``InvalidParameterError``, a
+        ``ValueError``) or not available on this machine.
     """
     stn = _safetensors_numpy()
     name = os.fspath(path)
