@@ -39,6 +39,7 @@ entry that no longer occurs, so the list can only shrink.
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -252,6 +253,24 @@ def test_imports_go_down_and_stay_public():
     found = _violations()
     new = {key: found[key] for key in sorted(set(found) - PENDING)}
     assert not new, "import violations:\n" + "\n".join(m for ms in new.values() for m in ms)
+
+
+def test_modules_import_only_core_dependencies_at_import_time():
+    # optional packages (matplotlib, pandas, onnx, tqdm, skops ...) only inside
+    # functions: every module imports, and its doctests collect, on a core install
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    project = tomllib.loads((ROOT.parent / "pyproject.toml").read_text())["project"]
+    core = {re.split(r"[<>=\[ ]", d)[0] for d in project["dependencies"]}
+    core = {{"scikit-learn": "sklearn"}.get(d, d) for d in core}
+    core |= {"joblib", "threadpoolctl"}  # scikit-learn's own dependencies
+    stdlib = set(sys.stdlib_module_names) | {"__future__", "skdl"}
+    eager = sorted(
+        f"{path.relative_to(ROOT.parent)}:{line}: {module}"
+        for path in ROOT.rglob("*.py")
+        for line, module, _, inside in imports(path, lazy=True)
+        if not inside and module.split(".")[0] not in stdlib | core
+    )
+    assert not eager, eager
 
 
 def test_pending_violations_still_occur():
