@@ -63,7 +63,6 @@ from ._files import _read_member as _read_member
 from ._format import (
     FORMAT,
     FORMAT_VERSION,
-    ModelFileError,
     _estimator_classes,
     _problem,
     _safetensors_numpy,
@@ -83,6 +82,24 @@ MAX_JSON_DEPTH = 64
 # params.json larger than this is refused before reading: it takes about 1 KB an
 # epoch of training history, so 64 MiB holds some 70,000 epochs
 MAX_PARAMS_BYTES = 64 << 20
+
+
+class ModelFileError(ValueError):
+    """A model file that :func:`load` refuses: corrupted, truncated, tampered with,
+    too large for what it declares, or inconsistent.
+
+    Every malformed file raises this one error (a ``ValueError``), never a raw
+    ``zlib``, ``zipfile``, JSON, safetensors or torch error. ``path`` is the
+    file, ``problem`` what is wrong with it.
+    """
+
+    def __init__(self, path, problem: str):
+        self.path = path
+        self.problem = problem
+        super().__init__(
+            f"Cannot load {path}: {problem} Save the model again with skdl.save, "
+            "or load a copy of the file that is known to be good."
+        )
 
 
 def save(estimator, path) -> None:

@@ -1,4 +1,4 @@
-"""The file format's names and tags, its one error type, and the classes it may hold.
+"""The file format's names and tags, its internal error, and the classes it may hold.
 
 A model file is a zip archive of ``params.json`` (:data:`PARAMS_FILE`) and
 ``weights.safetensors`` (:data:`WEIGHTS_FILE`); values JSON has no literal for
@@ -66,24 +66,6 @@ def _schedule_classes() -> dict:
     }
 
 
-class ModelFileError(ValueError):
-    """A model file that :func:`load` refuses: corrupted, truncated, tampered with,
-    too large for what it declares, or inconsistent.
-
-    Every malformed file raises this one error (a ``ValueError``), never a raw
-    ``zlib``, ``zipfile``, JSON, safetensors or torch error. ``path`` is the
-    file, ``problem`` what is wrong with it.
-    """
-
-    def __init__(self, path, problem: str):
-        self.path = path
-        self.problem = problem
-        super().__init__(
-            f"Cannot load {path}: {problem} Save the model again with skdl.save, "
-            "or load a copy of the file that is known to be good."
-        )
-
-
 class _Bad(Exception):
     """A problem found inside the file; :func:`load` adds the file name."""
 
@@ -92,7 +74,3 @@ def _problem(exc: BaseException) -> str:
     if isinstance(exc, _Bad):
         return str(exc)
     return f"the file is corrupted or truncated ({type(exc).__name__}: {exc})."
-
-
-# the name users import it by, shown in tracebacks (pickle finds it there too)
-ModelFileError.__module__ = "skdl.persistence"
