@@ -1,5 +1,6 @@
 """The command line end to end: fit, predict, diagnose on a small CSV; one-line user errors."""
 
+import os
 import subprocess
 import sys
 
@@ -157,12 +158,12 @@ def test_fit_checks_out_path_before_training(capsys, data_csv, tmp_path):
 
 
 def test_fit_write_failure_after_training_is_one_line(capsys, data_csv, tmp_path, monkeypatch):
-    import skdl.cli
+    from skdl.cli import _commands
 
     def full_disk(path, model, **info):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(skdl.cli, "save_model", full_disk)
+    monkeypatch.setattr(_commands, "save_model", full_disk)  # where fit looks it up
     out = tmp_path / "m.skdl"
     with pytest.raises(SystemExit) as info:
         main(["fit", str(data_csv), "--target", "label", "--out", str(out), *FIT])
@@ -425,3 +426,21 @@ def test_sparse_X_is_densified_per_batch_not_whole(monkeypatch):
     monkeypatch.setattr(sp.csr_matrix, "toarray", toarray)
     np.testing.assert_array_equal(clf.predict_proba(X), dense.predict_proba(X.toarray()))
     assert clf.loss_curve_ == dense.loss_curve_
+
+
+# --------------------------------------------- no process-wide matplotlib state
+def test_loss_curve_png_leaves_matplotlibs_backend_alone(tmp_path):
+    # the figure is drawn on its own Agg canvas: a program that calls the command
+    # keeps its backend, and pyplot (with its global figure registry) is not imported
+    pytest.importorskip("matplotlib")
+    code = (
+        "import sys, types, matplotlib; from skdl.cli._commands import _plot_loss; "
+        "mlp = types.SimpleNamespace(loss_curve_=[1.0, 0.5], validation_loss_curve_=[1.1, 0.7]); "
+        f"png = _plot_loss(mlp, {str(tmp_path / 'm.loss.png')!r}); "
+        "print(matplotlib.get_backend(), 'matplotlib.pyplot' in sys.modules, png is not None)"
+    )
+    env = {**os.environ, "MPLBACKEND": "svg"}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["svg", "False", "True"]
+    assert (tmp_path / "m.loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -12,10 +12,11 @@ import pytest
 import torch
 
 from skdl import _demo_run, cli
+from skdl.cli import _demo  # where demo() looks up its process and CPU count
 
 
 class _InProcess:
-    """``cli._DemoProcess`` without the process: ``_demo_run``'s setup and fits, here."""
+    """``cli._demo._DemoProcess`` without the process: ``_demo_run``'s setup and fits, here."""
 
     order = []
 
@@ -35,7 +36,7 @@ class _InProcess:
 
 @pytest.fixture
 def in_process(monkeypatch):
-    monkeypatch.setattr(cli, "_DemoProcess", _InProcess)
+    monkeypatch.setattr(_demo, "_DemoProcess", _InProcess)
     _InProcess.order = []
     return _InProcess
 
@@ -82,12 +83,12 @@ def test_demo_rejects_zero_repeats_or_threads(flag, capsys):
 
 
 def test_each_library_process_gets_the_same_thread_variables_and_this_skdl():
-    envs = [cli._demo_command(lib, "iris", 0, 3)[1] for lib in _demo_run.LIBRARIES]
+    envs = [_demo._demo_command(lib, "iris", 0, 3)[1] for lib in _demo_run.LIBRARIES]
     for env in envs:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             assert env[var] == "3"
         root = env["PYTHONPATH"].split(os.pathsep)[0]
-        assert os.path.samefile(os.path.join(root, "skdl", "cli.py"), cli.__file__)
+        assert os.path.samefile(os.path.join(root, "skdl", "cli", "__init__.py"), cli.__file__)
 
 
 def test_the_timed_process_serves_fit_lines(monkeypatch):
@@ -113,7 +114,7 @@ def test_the_timed_process_serves_fit_lines(monkeypatch):
 
 
 def test_a_scikit_learn_process_does_not_import_torch():
-    argv, env = cli._demo_command("scikit-learn", "iris", 0, 1)
+    argv, env = _demo._demo_command("scikit-learn", "iris", 0, 1)
     done = subprocess.run(
         argv, env=env, input="fit 2 0\n", capture_output=True, text=True, timeout=60, check=True
     )
@@ -127,8 +128,8 @@ def test_a_scikit_learn_process_does_not_import_torch():
 def test_the_default_threads_are_all_cpus_or_one_on_a_busy_machine(
     in_process, monkeypatch, capsys, load, threads
 ):
-    monkeypatch.setattr(cli, "_available_cpus", lambda: 2)
-    monkeypatch.setattr(cli.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(_demo, "_available_cpus", lambda: 2)
+    monkeypatch.setattr(_demo.os, "getloadavg", lambda: (load, load, load))
     results = cli.demo("iris", max_iter=2, repeats=1)
     assert {r["threads"] for r in results.values()} == {threads}
     text = " ".join(capsys.readouterr().out.split())

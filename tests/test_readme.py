@@ -37,3 +37,26 @@ def test_install_lines_pin_cpu_torch_and_readme_says_how_to_build_the_docs():
                 continue
             assert "torch==2.13.0" in line, line
     assert 'pip install -e ".[docs]"' in README and "mkdocs serve" in README
+
+
+def test_the_readme_test_command_runs_the_doctests():
+    # `python -m pytest -q -p no:cacheprovider` (README, .ci/run) collects the Examples
+    # sections of skdl's docstrings; each example must have run, not only been found
+    import doctest
+    import importlib
+
+    import tomllib
+
+    assert "python -m pytest -q -p no:cacheprovider" in README
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]
+    options = options["ini_options"]
+    assert "--doctest-modules" in options["addopts"].split()
+    assert {"tests", "skdl"} <= set(options["testpaths"])
+    finder = doctest.DocTestFinder()
+    found = 0
+    for path in sorted((ROOT / "skdl").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        module = importlib.import_module(name)
+        found += sum(1 for test in finder.find(module, name) if test.examples)
+    assert found >= 28, f"{found} docstrings with examples"

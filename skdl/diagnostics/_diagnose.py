@@ -318,33 +318,43 @@ def diagnose(
     if not isinstance(val_label, str) or not val_label:
         raise ValueError(f"The 'val_label' parameter must be a non-empty str. Got {val_label!r}.")
     mlp = _trained_network(estimator)
-    val = _score_from(estimator, X_val, y_val, "val", val_score)
-    if val is None:
-        val = getattr(mlp, "best_validation_score_", None)
-        if val is None:
-            raise ValueError(
-                "diagnose needs a validation score: pass X_val, y_val or val_score=..., or "
-                "an estimator fitted with early_stopping=True (its best_validation_score_)."
-            )
-        val = float(val)
-    findings: tuple[Finding, ...] = ()
-    history = getattr(mlp, "history_", None)
-    if history:
-        params = mlp.get_params(deep=False) if hasattr(mlp, "get_params") else {}
-        findings = curve_findings(
-            np.array([np.nan if r["train_loss"] is None else r["train_loss"] for r in history]),
-            n_iter=getattr(mlp, "n_iter_", None),
-            max_iter=params.get("max_iter"),
-            learning_rate_init=params.get("learning_rate_init"),
-        )
+    val = _validation_score(estimator, mlp, X_val, y_val, val_score)
     return Diagnosis(
         train_score=train,
         val_score=val,
         target_score=target,
         bias_threshold=float(bias_threshold),
         variance_threshold=float(variance_threshold),
-        findings=findings,
+        findings=_history_findings(mlp),
         val_label=val_label,
+    )
+
+
+def _validation_score(estimator: Any, mlp: Any, X_val: Any, y_val: Any, explicit: Any) -> float:
+    """The score on ``X_val, y_val``, or ``explicit``, or the network's early-stopping score."""
+    val = _score_from(estimator, X_val, y_val, "val", explicit)
+    if val is not None:
+        return val
+    val = getattr(mlp, "best_validation_score_", None)
+    if val is None:
+        raise ValueError(
+            "diagnose needs a validation score: pass X_val, y_val or val_score=..., or "
+            "an estimator fitted with early_stopping=True (its best_validation_score_)."
+        )
+    return float(val)
+
+
+def _history_findings(mlp: Any) -> tuple[Finding, ...]:
+    """What the training curve of ``mlp`` shows (none without a ``history_``)."""
+    history = getattr(mlp, "history_", None)
+    if not history:
+        return ()
+    params = mlp.get_params(deep=False) if hasattr(mlp, "get_params") else {}
+    return curve_findings(
+        np.array([np.nan if r["train_loss"] is None else r["train_loss"] for r in history]),
+        n_iter=getattr(mlp, "n_iter_", None),
+        max_iter=params.get("max_iter"),
+        learning_rate_init=params.get("learning_rate_init"),
     )
 
 

@@ -102,9 +102,9 @@ class EnsembleDisplay:
     >>> from skdl.plotting import EnsembleDisplay
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = MLPClassifier(n_init=4, ensemble=True, max_iter=50, random_state=0,
-    ...                     device="cpu").fit(X, y)  # doctest: +SKIP
-    >>> display = EnsembleDisplay.from_estimator(clf, X, y)  # doctest: +SKIP
-    >>> len(display.member_lines_), len(display.scores)  # doctest: +SKIP
+    ...                     device="cpu").fit(X, y)
+    >>> display = EnsembleDisplay.from_estimator(clf, X, y)
+    >>> len(display.member_lines_), len(display.scores)
     (4, 4)
     """
 

@@ -134,17 +134,7 @@ class TrainingHistoryDisplay:
             Object that stores computed values.
         """
         history = History(self.history)
-        available = self._available_panels(history)
-        if panels is None:
-            single = ax is not None and np.ndim(np.asarray(ax, dtype=object)) == 0
-            panels = ["loss"] if single else available
-        panels = list(panels)
-        for panel in panels:
-            if panel not in PANELS:
-                raise ValueError(
-                    f"The 'panels' parameter must hold values among {list(PANELS)}. "
-                    f"Got {panel!r} instead."
-                )
+        panels = self._checked_panels(history, ax, panels)
         axes = make_axes("TrainingHistoryDisplay", ax, len(panels))
         name = self.estimator_name if name is None else name
         prefix = f"{name}: " if name else ""
@@ -152,44 +142,62 @@ class TrainingHistoryDisplay:
         self.lines_ = {}
         self.best_lines_ = []
         for axis, panel in zip(axes, panels):
-            columns = {
-                "loss": [("train_loss", "training"), ("val_loss", "validation")],
-                "score": [("val_score", "validation")],
-                "learning_rate": [("learning_rate", "learning rate")],
-            }[panel]
-            for column, label in columns:
-                values = (
-                    history.column(column)
-                    if history and column in history[0]
-                    else np.full(len(epochs), np.nan)
-                )
-                if column != "train_loss" and np.all(np.isnan(values)):
-                    continue
-                (self.lines_[column],) = axis.plot(epochs, values, label=label)
-            if self.best_epoch is not None:
-                self.best_lines_.append(
-                    axis.axvline(
-                        self.best_epoch,
-                        color="0.4",
-                        linestyle="--",
-                        linewidth=1,
-                        label=f"best epoch ({self.best_epoch})",
-                    )
-                )
-            ylabel = {"loss": "loss", "score": "validation score", "learning_rate": "learning rate"}
-            axis.set_xlabel("epoch")
-            axis.set_ylabel(ylabel[panel])
-            axis.set_title(prefix + ylabel[panel])
-            if panel == "learning_rate":
-                rates = history.column("learning_rate")
-                positive = rates[np.isfinite(rates) & (rates > 0)]
-                if positive.size and positive.max() / positive.min() > 100:
-                    axis.set_yscale("log")
-            axis.legend(loc="best", fontsize="small")
+            self._draw_panel(axis, panel, history, epochs, prefix)
         self.axes_ = axes
         self.ax_ = axes[0]
         self.figure_ = axes[0].figure
         return self
+
+    def _checked_panels(self, history: History, ax: Any, panels: Any) -> list[str]:
+        """The panels to draw: ``panels``, each checked, or those with data."""
+        if panels is None:
+            single = ax is not None and np.ndim(np.asarray(ax, dtype=object)) == 0
+            panels = ["loss"] if single else self._available_panels(history)
+        panels = list(panels)
+        for panel in panels:
+            if panel not in PANELS:
+                raise ValueError(
+                    f"The 'panels' parameter must hold values among {list(PANELS)}. "
+                    f"Got {panel!r} instead."
+                )
+        return panels
+
+    def _draw_panel(self, axis: Any, panel: str, history: History, epochs, prefix: str) -> None:
+        """One panel's curves, best-epoch line, labels and scale."""
+        columns = {
+            "loss": [("train_loss", "training"), ("val_loss", "validation")],
+            "score": [("val_score", "validation")],
+            "learning_rate": [("learning_rate", "learning rate")],
+        }[panel]
+        for column, label in columns:
+            values = (
+                history.column(column)
+                if history and column in history[0]
+                else np.full(len(epochs), np.nan)
+            )
+            if column != "train_loss" and np.all(np.isnan(values)):
+                continue
+            (self.lines_[column],) = axis.plot(epochs, values, label=label)
+        if self.best_epoch is not None:
+            self.best_lines_.append(
+                axis.axvline(
+                    self.best_epoch,
+                    color="0.4",
+                    linestyle="--",
+                    linewidth=1,
+                    label=f"best epoch ({self.best_epoch})",
+                )
+            )
+        ylabel = {"loss": "loss", "score": "validation score", "learning_rate": "learning rate"}
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(ylabel[panel])
+        axis.set_title(prefix + ylabel[panel])
+        if panel == "learning_rate":
+            rates = history.column("learning_rate")
+            positive = rates[np.isfinite(rates) & (rates > 0)]
+            if positive.size and positive.max() / positive.min() > 100:
+                axis.set_yscale("log")
+        axis.legend(loc="best", fontsize="small")
 
     @classmethod
     def from_estimator(
