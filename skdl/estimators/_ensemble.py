@@ -8,7 +8,7 @@ ensembles, as functions of the estimator and arrays:
   classifiers' ``predict_proba_members``);
 - bagging (``bootstrap``, ``max_samples``): each member's rows drawn as
   scikit-learn's :class:`~sklearn.ensemble.BaggingClassifier` draws them, given
-  to the engine as per-model row weights (``Members.weights``: the draw's
+  to the engine as per-model row weights (``StackRows.weights``: the draw's
   counts, so member ``j`` is exactly a separate fit with
   ``sample_weight=counts_j`` and ``random_state + j``), and the out-of-bag
   estimate (``oob_score_``, ``oob_decision_function_`` / ``oob_prediction_``)

@@ -82,6 +82,10 @@ class LossScaledOptimizer:
     def params(self) -> Tensor:
         return self.optimizer.params
 
+    @property
+    def scalar_dtype(self) -> torch.dtype:
+        return self.optimizer.scalar_dtype
+
     def step(self, grad: Tensor, lr: Tensor, active: Tensor | None = None) -> None:
         """Unscale ``grad`` (computed from a loss scaled by :attr:`scale`), step the
         models whose gradient is finite, and update the scales; no host sync.

@@ -33,7 +33,7 @@ class StepContext:
     weight_mask: Tensor | None  # [1, P], for the L1 proximal step
     noise: DropoutNoise | None  # dropout masks
     low: torch.dtype | None = None  # matmul dtype of mixed precision (``precision``), or None
-    ws: Workspace = field(default_factory=Workspace)  # the steps' reused intermediates
+    workspace: Workspace = field(default_factory=Workspace)  # the steps' reused intermediates
     _views: dict = field(default_factory=dict, repr=False)
 
     def views(self, flat: Tensor) -> tuple[list[Tensor], list[Tensor]]:
@@ -64,7 +64,7 @@ def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> N
     """
     weights, biases = ctx.views(params)
     z, cache = forward_train(
-        weights, biases, x, ctx.act, ctx.act_param, ctx.keep, ctx.noise, ctx.low, ctx.ws
+        weights, biases, x, ctx.act, ctx.act_param, ctx.keep, ctx.noise, ctx.low, ctx.workspace
     )
     if ctx.noise is not None:
         ctx.noise.step += 1
@@ -83,11 +83,11 @@ def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> N
         # 1/s, and 0 for a model with no rows in this batch (its rows are used
         # up: it sits the step out, so its penalty and L1 step must be 0 too)
         inv = torch.where(s > 0, 1.0 / s.clamp_min(torch.finfo(w.dtype).tiny), 0.0)
-        ws = w * inv
-        loss_acc.add_((value * ws).sum(1) * n_rows)
+        w_scaled = w * inv
+        loss_acc.add_((value * w_scaled).sum(1) * n_rows)
         if pen is not None:
             loss_acc.add_(pen * (n_rows * inv.view(-1)))
-        dz.mul_(ws.unsqueeze(-1))
+        dz.mul_(w_scaled.unsqueeze(-1))
         scale = inv.unsqueeze(-1)
         l2 = None if ctx.alpha_l2 is None else ctx.alpha_l2 * scale
     loss_scale = None
@@ -105,7 +105,7 @@ def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> N
         ctx.act,
         ctx.act_param,
         l2,
-        ctx.ws,
+        ctx.workspace,
     )
     optimizer.step(grad, lr, active)
     if ctx.alpha_l1 is not None:
@@ -137,6 +137,9 @@ def _l1_proximal(params, lr, alpha_l1, scale, weight_mask, taken=None, precond=N
     """
     if isinstance(scale, Tensor):
         scale = scale.squeeze(-1)
+    # the learning rate comes in the optimizer's float64; the [K, P] threshold
+    # is computed in the parameters' dtype
+    lr = torch.as_tensor(lr, device=params.device).to(params.dtype)
     thresh = (lr * alpha_l1 * scale) * weight_mask  # [K, P], 0 on biases
     if precond is not None:
         # 0 stays 0 (biases, a model with no rows in this batch) even where the
