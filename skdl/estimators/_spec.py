@@ -79,17 +79,6 @@ def build_spec(est, cfg: FitConfig, models, first_pass: bool, incremental: bool,
         _warn_zeros(cfg, ests)
     # a warm-start fit restarts the horizon-bound 'cosine' (partial_fit counts on)
     start = 0 if incremental or resume is None or resume.loop is None else resume.loop.epoch
-    loop = LoopSpec(
-        batch_size=cfg.batch_size(n_train),
-        max_iter=1 if incremental else est.max_iter,
-        shuffle=est.shuffle,
-        tol=est.tol,
-        n_iter_no_change=est.n_iter_no_change,
-        early_stopping=est.early_stopping and not incremental,
-        schedule=[FitConfig.schedule_of(e, start) for e in ests],
-        score_kind=est._score_kind(),
-        stop_on_loss=est.early_stopping_metric == "loss",
-    )
     n_hidden = len(cfg.units) - 2
     default = ACTIVATIONS[est.activation].default_param
     pens = np.array([penalty_split(e) for e in ests], dtype=np.float64).reshape(len(ests), 2)
@@ -120,9 +109,24 @@ def build_spec(est, cfg: FitConfig, models, first_pass: bool, incremental: bool,
         dropout=np.array([FitConfig.dropout_of(e, n_hidden) for e in ests]).reshape(
             len(ests), n_hidden
         ),
-        loop=loop,
+        loop=_loop_spec(est, cfg, ests, start, incremental, n_train),
         max_fun=est.max_fun,
         resume=resume,
+    )
+
+
+def _loop_spec(est, cfg, ests, start, incremental, n_train) -> LoopSpec:
+    """The epoch loop's settings: ``est``'s, and each model's schedule from epoch ``start``."""
+    return LoopSpec(
+        batch_size=cfg.batch_size(n_train),
+        max_iter=1 if incremental else est.max_iter,
+        shuffle=est.shuffle,
+        tol=est.tol,
+        n_iter_no_change=est.n_iter_no_change,
+        early_stopping=est.early_stopping and not incremental,
+        schedule=[FitConfig.schedule_of(e, start) for e in ests],
+        score_kind=est._score_kind(),
+        stop_on_loss=est.early_stopping_metric == "loss",
     )
 
 

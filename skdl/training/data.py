@@ -158,9 +158,11 @@ class DeviceData:
 def take(t: Tensor, rows: Tensor, workspace=None, name: str = "") -> Tensor:
     """``t[rows]`` for a ``[K, B]`` index tensor: rows of ``t`` as ``[K, B, ...]``.
 
-    Through ``index_select`` on the flattened indices: on the CPU 3 to 6 times
-    faster than advanced indexing for a stack's batches (``[32, 200]`` rows of a
-    ``[1797, 64]`` matrix: 0.07 vs 0.40 ms), the same values. With a
+    Through ``index_select`` on the flattened indices, one gather kernel, where
+    advanced indexing with a 2-D index takes torch's general indexing path,
+    several times slower on the CPU for a stack's batches (the training step
+    that ``benchmarks/ab_step.py`` times gathers a batch this way); the same
+    values. With a
     :class:`~skdl.nn.mlp.Workspace` ``workspace``, into its buffer ``name``.
     """
     shape = (*rows.shape, *t.shape[1:])

@@ -183,7 +183,7 @@ def initial_params(spec: StackSpec, device) -> Tensor:
     return layout.pack(coefs, intercepts, dtype, device)
 
 
-def _column(values, dtype, device) -> Tensor:
+def _per_model(values, dtype, device) -> Tensor:
     """Per-model values as a ``[K, 1, 1]`` tensor."""
     return torch.as_tensor(np.asarray(values, dtype=np.float64)).to(device, dtype).view(-1, 1, 1)
 
@@ -193,13 +193,13 @@ def step_context(spec: StackSpec, params: Tensor) -> StepContext:
     dtype, device = params.dtype, params.device
     layout = spec.layout
     act = ACTIVATIONS[spec.activation]
-    act_param = None if spec.act_param is None else _column(spec.act_param, dtype, device)
+    act_param = None if spec.act_param is None else _per_model(spec.act_param, dtype, device)
     drops = np.asarray(spec.dropout, dtype=np.float64).reshape(spec.k, len(spec.units) - 2)
-    keep = [None if not d.any() else _column(1.0 - d, dtype, device) for d in drops.T]
+    keep = [None if not d.any() else _per_model(1.0 - d, dtype, device) for d in drops.T]
     # AdamW decays the weights itself (decoupled): no L2 term in the gradient
     coupled = spec.alpha_l2.any() and spec.solver != "adamw"
-    alpha_l2 = _column(spec.alpha_l2, dtype, device) if coupled else None
-    alpha_l1 = _column(spec.alpha_l1, dtype, device)[:, :, 0] if spec.alpha_l1.any() else None
+    alpha_l2 = _per_model(spec.alpha_l2, dtype, device) if coupled else None
+    alpha_l1 = _per_model(spec.alpha_l1, dtype, device)[:, :, 0] if spec.alpha_l1.any() else None
     noise = None
     if any(kp is not None for kp in keep):
         noise = DropoutNoise(

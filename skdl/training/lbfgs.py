@@ -42,13 +42,13 @@ def record(n_iter: int, loss: float) -> dict:
     }
 
 
-def _loss_and_grad(ctx, data, rows, flat_np, params_row, i, member_w=None):
+def _loss_and_grad(ctx, data, rows, flat_np, params_row, i, model_w=None):
     params_row.copy_(torch.from_numpy(flat_np).view_as(params_row))
     lay = ctx.layout
     weights, biases = lay.weights(params_row), lay.biases(params_row)
     x, y, w = data.X[rows][None], data.Y[rows][None], data.w[rows][None]
-    if member_w is not None:  # bagging: this model's row weights
-        w = w * member_w[rows][None]
+    if model_w is not None:  # bagging: this model's row weights
+        w = w * model_w[rows][None]
     act_param = None if ctx.act_param is None else ctx.act_param[i : i + 1]
     z, cache = forward_train(weights, biases, x, ctx.act, act_param, [None] * len(ctx.keep), None)
     value, dz = ctx.loss.value_and_grad(z, y, ctx.loss_param)
@@ -71,8 +71,8 @@ def penalty_l2(ctx, params_row, i):
     return sum(0.5 * alpha * (w * w).sum() for w in ctx.layout.weights(params_row))
 
 
-def _objective(flat_np, ctx, data, rows, row, i, member_w=None):
-    return _loss_and_grad(ctx, data, rows, flat_np, row, i, member_w)
+def _objective(flat_np, ctx, data, rows, row, i, model_w=None):
+    return _loss_and_grad(ctx, data, rows, flat_np, row, i, model_w)
 
 
 class _Iterations:

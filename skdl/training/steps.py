@@ -39,8 +39,9 @@ class StepContext:
     def views(self, flat: Tensor) -> tuple[list[Tensor], list[Tensor]]:
         """The per-layer weight and bias views of ``flat`` (the ``[K, P]``
         parameters or gradient), made once per tensor: a step asks for them
-        four times, and slicing and viewing every layer anew (~28 us a time on
-        one CPU thread) was ~7% of a one-model step."""
+        four times, and slicing and viewing every layer anew is Python
+        overhead of the order of a small model's arithmetic (the one-fit case
+        of ``benchmarks/ab_step.py``)."""
         kept = self._views.get(id(flat))
         if kept is None or kept[0] is not flat:  # the tensor is held: its id stays its own
             kept = self._views[id(flat)] = (
@@ -157,10 +158,10 @@ def penalty(ctx, params) -> Tensor:
     """Per-model penalty ``0.5*a2*||W||^2 + a1*||W||_1`` over weights only, ``[K]``.
 
     Reductions over each layer's weight columns of ``params``. The squares go
-    through ``vector_norm``, which writes no ``[K, P]`` temporary: on one CPU
-    thread, [64, 6400] columns, 78 us vs 125 us for the square-then-sum and
-    560 us for a batched dot product (``bmm``); inside a training step, where
-    a fresh temporary is slower still, it was ~7% of the step.
+    through ``vector_norm``, which writes no ``[K, P]`` temporary, where
+    square-then-sum writes one and a batched dot product (``bmm``) runs a
+    matrix kernel for a reduction: a fresh ``[K, P]`` tensor in the training
+    step costs more than the arithmetic (docs/engine.md, "Memory traffic").
     """
     cols = [params[:, a:b] for a, b, _ in ctx.layout.offsets]  # [K, n_in * n_out] views
     total = 0.0
@@ -168,7 +169,8 @@ def penalty(ctx, params) -> Tensor:
         sq = sum(torch.linalg.vector_norm(c, dim=1).square() for c in cols)
         total = sq * ctx.alpha_l2.view(-1) * 0.5
     if ctx.alpha_l1 is not None:
-        # abs-then-sum: 4x faster here than vector_norm(ord=1)
+        # abs-then-sum: two plain kernels, where vector_norm(ord=1) takes the
+        # general p-norm path, several times slower on these columns
         l1 = sum(c.abs().sum(1) for c in cols)
         total = total + l1 * ctx.alpha_l1.view(-1)
     return total
@@ -185,11 +187,11 @@ class ValSet:
     ss_tot: Tensor | None = None  # [K, O]
 
     @classmethod
-    def build(cls, data, rows, valid, score_kind, member_w=None) -> ValSet:
-        """``member_w [K, v]``: per-model weights of the rows (bagging), or None."""
+    def build(cls, data, rows, valid, score_kind, model_w=None) -> ValSet:
+        """``model_w [K, v]``: per-model weights of the rows (bagging), or None."""
         w = take(data.w, rows) * valid.to(data.w.dtype)
-        if member_w is not None:
-            w = w * member_w.to(w.dtype)
+        if model_w is not None:
+            w = w * model_w.to(w.dtype)
         ss_tot = None
         if score_kind == "r2":
             y, wy = take(data.Y, rows), w.unsqueeze(-1)
