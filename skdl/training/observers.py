@@ -96,6 +96,15 @@ def kept_model(idx, loss, best_score, diverged_at, by_validation: bool) -> int:
     validation loss with ``early_stopping_metric='loss'``. Otherwise the
     lowest final training ``loss``. A model that diverged, or has no finite
     loss, is kept only when every model did.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss, score = np.array([0.5, 0.1, 0.3]), np.array([0.7, 0.9, 0.8])
+    >>> kept_model([0, 1, 2], loss, score, np.zeros(3), by_validation=False)
+    1
+    >>> kept_model([0, 1, 2], loss, score, np.array([0, 4, 0]), by_validation=True)
+    2
     """
     idx = np.asarray(idx)
     if len(idx) == 1:
