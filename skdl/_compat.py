@@ -20,6 +20,7 @@ from sklearn.model_selection._validation import (
     _warn_or_raise_about_fit_failures,
 )
 from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.multiclass import _check_partial_fit_first_call
 from sklearn.utils.validation import (
     _assert_all_finite,
@@ -41,4 +42,5 @@ __all__ = [
     "_num_samples",
     "_safe_indexing",
     "_warn_or_raise_about_fit_failures",
+    "validate_parameter_constraints",
 ]

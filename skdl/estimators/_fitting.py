@@ -14,9 +14,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import validate_parameter_constraints
 
-from .._compat import _check_sample_weight
+from .._compat import _check_sample_weight, validate_parameter_constraints
 from ..nn.losses import LOSSES
 from ..training.data import DeviceData, StackRows
 from ..training.engine import fit_stack
