@@ -248,3 +248,40 @@ def test_the_optimizer_step_sees_the_float64_learning_rate(monkeypatch, dtype):
         assert column.dtype == torch.float64
         assert column.shape == (1, 1)
         assert column.item() == lr
+
+
+class _Halving(AdaptiveSchedule):
+    """An adaptive schedule with its own plateau rule, recording the loop's calls
+    (in ``calls``, set on the instance)."""
+
+    def on_plateau(self, lr, scale=1.0):
+        self.calls.append((float(lr), float(scale)))
+        return lr * 0.5, False
+
+
+def test_the_loop_asks_the_schedule_what_a_plateau_does():
+    """The plateau step is the schedule's (Schedule.on_plateau): the loop passes
+    the multiplier and learning_rate_init, and applies what it returns."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(30, 3)
+    schedule = _Halving()
+    schedule.calls = []
+    reg = _fit(
+        MLPRegressor(
+            hidden_layer_sizes=(3,),
+            solver="sgd",
+            learning_rate=schedule,
+            learning_rate_init=1e-3,
+            tol=1e3,
+            n_iter_no_change=1,
+            max_iter=7,
+            random_state=0,
+            device="cpu",
+            dtype="float64",
+        ),
+        X,
+        X[:, 0],
+    )
+    lrs = [h["learning_rate"] for h in reg.history_]
+    np.testing.assert_allclose(lrs, [1e-3] * 3 + [5e-4] * 2 + [2.5e-4] * 2, rtol=1e-12)
+    assert schedule.calls == [(1.0, 1e-3), (0.5, 1e-3), (0.25, 1e-3)]
