@@ -2,9 +2,10 @@
 
 skdl relies on a few of scikit-learn's internals where re-implementing them
 would mean drifting from scikit-learn's exact behaviour (the search's
-evaluation of one candidate on one split, its failure reporting). They are
-imported here, once, so a scikit-learn upgrade that moves one breaks in one
-place. The searches also call private methods that they inherit from
+evaluation of one candidate on one split, its failure reporting, the
+parameter constraints every estimator declares). They are imported here,
+once, so a scikit-learn upgrade that moves one breaks in one place. The
+searches also call private methods that they inherit from
 :class:`sklearn.model_selection.GridSearchCV` (``_get_scorers``,
 ``_get_routed_params_for_fit``, ``_format_results``, ``_select_best_index``);
 those need no import.
@@ -20,7 +21,15 @@ from sklearn.model_selection._validation import (
     _warn_or_raise_about_fit_failures,
 )
 from sklearn.utils import _safe_indexing
-from sklearn.utils._param_validation import validate_parameter_constraints
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    InvalidParameterError,
+    Options,
+    RealNotInt,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.multiclass import _check_partial_fit_first_call
 from sklearn.utils.validation import (
     _assert_all_finite,
@@ -31,6 +40,12 @@ from sklearn.utils.validation import (
 
 __all__ = [
     "BaseSuccessiveHalving",
+    "HasMethods",
+    "Interval",
+    "InvalidParameterError",
+    "Options",
+    "RealNotInt",
+    "StrOptions",
     "_MultimetricScorer",
     "_assert_all_finite",
     "_check_method_params",

@@ -23,7 +23,9 @@ from sklearn.base import BaseEstimator
 from ..training.progress import search_progress
 from . import _fitting, _predict
 from ._callbacks import CallbackSupportMixin
+from ._fitting import _validate_changed  # noqa: F401  (the searches' refusals, _stacks.py)
 from ._params import BASE_CONSTRAINTS, STOCHASTIC_SOLVERS
+from ._spec import seeds as _seeds  # noqa: F401  (the searches' refusals, _stacks.py)
 
 
 @functools.cache
@@ -131,6 +133,10 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """
         bar = search_progress() if progress is None else progress
         return _fitting.continue_many(self, X, y, models, rows, sample_weight, bar)
+
+    # a fit's first checks, as steps a search runs before any training (_stacks.py)
+    _prepare = _fitting.prepare
+    _member_rows = _fitting.split_rows
 
     # -------------------------------------------------------------- predict
     _forward = _predict.forward

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..optim._base import SCALER_STATE
+from ..optim import SCALER_STATE
 
 LOW_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 """The matmul dtype of each ``precision``."""
