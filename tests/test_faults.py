@@ -15,10 +15,11 @@ import torch
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 
+import skdl.training.engine as engine_module
 import skdl.training.lbfgs as lbfgs_module
 import skdl.training.loop as loop
 from skdl import MLPClassifier, MLPRegressor
-from skdl.estimators import _base
+from skdl.estimators import _fitting, _predict
 from skdl.estimators._faults import OutOfMemoryError, oom_guard, oom_message, predict_in_chunks
 
 X_REG, Y_REG = make_regression(n_samples=40, n_features=5, random_state=0)
@@ -203,7 +204,7 @@ def test_interrupt_during_lbfgs_leaves_a_usable_model(monkeypatch):
 
 def test_interrupt_during_predict_propagates(monkeypatch):
     est = MLPRegressor(**TINY, max_iter=2).fit(X_REG, Y_REG)
-    _interrupt_at_call(monkeypatch, _base, "forward_rows", 0)
+    _interrupt_at_call(monkeypatch, _predict, "forward_rows", 0)
     with pytest.raises(KeyboardInterrupt):
         est.predict(X_REG)
 
@@ -279,9 +280,9 @@ def test_oom_guard_rewrites_only_oom():
             raise ValueError("other")
 
 
-WIRED = hasattr(_base, "predict_in_chunks") and hasattr(_base, "oom_guard")
+WIRED = hasattr(_predict, "predict_in_chunks") and hasattr(_fitting, "oom_guard")
 needs_wiring = pytest.mark.skipif(
-    not WIRED, reason="_faults.predict_in_chunks / oom_guard not wired into _base.py yet"
+    not WIRED, reason="_faults.predict_in_chunks / oom_guard not wired into the estimators yet"
 )
 
 
@@ -289,7 +290,7 @@ needs_wiring = pytest.mark.skipif(
 def test_predict_retries_with_smaller_chunks(monkeypatch):
     est = MLPClassifier(**TINY, max_iter=3).fit(X_CLF, Y_CLF)
     expected = est.predict_proba(X_CLF)
-    real, rows = _base.forward_rows, []
+    real, rows = _predict.forward_rows, []
 
     def forward_rows(weights, biases, x, *args, **kwargs):
         rows.append(x.shape[0])
@@ -297,8 +298,8 @@ def test_predict_retries_with_smaller_chunks(monkeypatch):
             raise OutOfMemoryError("CUDA out of memory.")
         return real(weights, biases, x, *args, **kwargs)
 
-    monkeypatch.setattr(_base, "_PREDICT_CHUNK", 32)
-    monkeypatch.setattr(_base, "forward_rows", forward_rows)
+    monkeypatch.setattr(_predict, "PREDICT_CHUNK", 32)
+    monkeypatch.setattr(_predict, "forward_rows", forward_rows)
     # the same numbers up to the rounding of a smaller matmul
     np.testing.assert_allclose(est.predict_proba(X_CLF), expected, rtol=1e-12, atol=1e-15)
     assert max(r for r in rows if r <= 6) == 4  # 32 -> 16 -> 8 -> 4
@@ -310,7 +311,7 @@ def test_training_oom_names_the_options(monkeypatch, solver):
     def oom(*args, **kwargs):
         raise OutOfMemoryError("CUDA out of memory. Tried to allocate 8.00 GiB")
 
-    monkeypatch.setattr(_base, "train", oom)
+    monkeypatch.setattr(engine_module, "train", oom)
     monkeypatch.setattr(lbfgs_module, "fit", oom)
     est = MLPRegressor(**TINY, solver=solver, max_iter=3)
     with pytest.raises(OutOfMemoryError, match="while training MLPRegressor") as info:

@@ -17,6 +17,8 @@ and nothing here runs.
 
 from __future__ import annotations
 
+import numpy as np
+
 try:  # scikit-learn >= 1.9
     from sklearn.callback import CallbackSupportMixin
 except ImportError:  # pragma: no cover - exercised with scikit-learn < 1.9
@@ -94,3 +96,37 @@ class FitTasks:
             metadata=self.metadata,
             reconstruction_attributes={},
         )
+
+
+class CallbackObserver:
+    """The engine's observer (:class:`~skdl.training.observers.Observer`) for
+    scikit-learn's callbacks: each epoch (each L-BFGS iteration) is a leaf task
+    of :class:`FitTasks`, and a callback's ``fitted_estimator`` holds the
+    current weights of the model the fit would keep if it ended now
+    (:meth:`~skdl.training.observers.EpochState.kept`; L-BFGS: the model
+    being optimised)."""
+
+    def __init__(self, tasks: FitTasks):
+        self.tasks = tasks
+
+    def on_epoch_begin(self, state) -> None:
+        self.tasks.begin()
+
+    def on_epoch_end(self, state) -> bool:
+        return self.tasks.end(lambda: epoch_attributes(state))
+
+
+def epoch_attributes(state) -> dict:
+    """The fitted attributes of the moment, for a callback's ``fitted_estimator``:
+    the kept model's current weights, epochs run and last training loss."""
+    from ..training.engine import model_weights
+
+    k = state.kept(np.arange(len(state.history)))
+    coefs, intercepts = model_weights(state.layout, state.params, k)
+    history = state.history[k]
+    return {
+        "coefs_": coefs,
+        "intercepts_": intercepts,
+        "n_iter_": len(history),
+        "loss_": history[-1]["train_loss"] if history else np.nan,
+    }

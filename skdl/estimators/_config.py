@@ -1,9 +1,9 @@
-"""Turn an estimator's parameters into the engine's objects.
+"""Resolve an estimator's parameters: device, dtype, structure, the rules between them.
 
 :class:`FitConfig` resolves everything structural (layer sizes, loss, dtype,
-schedule, dropout per layer); :func:`build_step_context` and
-:func:`build_optimizer` make the per-model tensors. Cross-parameter and
-data-dependent rules live in :meth:`FitConfig.check_data`, called by ``fit``.
+schedule, dropout per layer); :mod:`skdl.estimators._spec` turns it and the
+per-model values into the engine's spec. Cross-parameter and data-dependent
+rules live in :meth:`FitConfig.check_data`, called by ``fit``.
 """
 
 from __future__ import annotations
@@ -18,13 +18,10 @@ from numbers import Real
 import numpy as np
 import torch
 
-from ..nn.activations import ACTIVATIONS
-from ..nn.losses import LOSSES
-from ..nn.mlp import DropoutNoise, Layout
-from ..optim import OPTIMIZERS, resolve_schedule
+from ..nn.mlp import Layout
+from ..optim import resolve_schedule
 from ..optim.schedules import uses_decay_rate
-from ..training.amp import LossScaledOptimizer, low_dtype
-from ..training.steps import StepContext
+from ..training.amp import low_dtype
 from . import _ensemble
 from ._params import MAX_DEPTH, MAX_UNITS
 
@@ -152,7 +149,7 @@ class FitConfig:
     alpha_l2: float
     alpha_l1: float
     solver: str
-    est: object
+    batch_size_param: int | str  # the estimator's ``batch_size``
 
     @classmethod
     def from_estimator(cls, est, n_features, n_outputs, torch_dtype=None) -> FitConfig:
@@ -176,7 +173,7 @@ class FitConfig:
             alpha_l2=alpha_l2,
             alpha_l1=alpha_l1,
             solver=est.solver,
-            est=est,
+            batch_size_param=est.batch_size,
         )
 
     @staticmethod
@@ -240,7 +237,7 @@ class FitConfig:
             )
         for message in ignored_knobs(est) if knobs else ():
             if warned is None or message not in warned:
-                warnings.warn(message, UserWarning, stacklevel=4)
+                warnings.warn(message, UserWarning, stacklevel=5)
                 if warned is not None:
                     warned.add(message)
         if est.precision is not None and est.dtype == "float64":
@@ -256,6 +253,11 @@ class FitConfig:
                 "line searches of L-BFGS need full-precision losses and gradients. Use "
                 "precision=None with 'lbfgs', or a stochastic solver (e.g. solver='adam')."
             )
+        if est.solver == "lbfgs" and penalty_split(est)[1] != 0:
+            raise ValueError(
+                "solver='lbfgs' needs a smooth objective, but penalty='l1'/'elasticnet' is "
+                "not differentiable at 0. Use penalty='l2' or a stochastic solver."
+            )
         _ensemble.check_params(est)  # ensemble, bootstrap, max_samples, oob_score (issue 16)
         if est.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -269,11 +271,11 @@ class FitConfig:
                 "Got `batch_size` less than 1 or larger than sample size. It is going "
                 "to be clipped",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
     def batch_size(self, n_samples: int) -> int:
-        bs = self.est.batch_size
+        bs = self.batch_size_param
         return min(200, n_samples) if bs == "auto" else int(np.clip(bs, 1, n_samples))
 
 
@@ -289,6 +291,9 @@ class RestartedSchedule:
 
     def __call__(self, epoch, n_samples_per_epoch: int = 1):
         return self.schedule(np.maximum(np.asarray(epoch) - self.start, 0), n_samples_per_epoch)
+
+    def on_plateau(self, lr, scale=1.0):
+        return self.schedule.on_plateau(lr, scale)
 
     def __repr__(self) -> str:
         return f"RestartedSchedule({self.schedule!r}, start={self.start})"
@@ -325,53 +330,12 @@ def ignored_knobs(est) -> list[str]:
     return messages
 
 
-def _column(values, dtype, device):
-    return torch.tensor([float(v) for v in values], dtype=dtype, device=device).view(-1, 1, 1)
-
-
 def penalty_split(est) -> tuple[float, float]:
     """``(alpha_l2, alpha_l1)`` of one estimator's ``alpha``, ``penalty`` and ``l1_ratio``."""
     if est.penalty is None:
         return 0.0, 0.0
     l1 = {"l1": 1.0, "elasticnet": float(est.l1_ratio), "l2": 0.0}[est.penalty]
     return float(est.alpha) * (1.0 - l1), float(est.alpha) * l1
-
-
-def build_step_context(cfg: FitConfig, params, device, seeds, ests) -> StepContext:
-    """Per-model tensors for the training step: model ``k`` takes the values of ``ests[k]``."""
-    dtype = params.dtype
-    act = ACTIVATIONS[cfg.est.activation]
-    act_param = None
-    if act.default_param is not None:
-        values = [
-            act.default_param if e.activation_param is None else e.activation_param for e in ests
-        ]
-        act_param = _column(values, dtype, device)
-    n_hidden = len(cfg.units) - 2
-    drops = np.array([FitConfig.dropout_of(e, n_hidden) for e in ests]).reshape(len(ests), n_hidden)
-    keep = [None if not d.any() else _column(1.0 - d, dtype, device) for d in drops.T]
-    pens = np.array([penalty_split(e) for e in ests]).reshape(len(ests), 2)
-    decoupled = cfg.solver == "adamw"
-    alpha_l2 = None if not pens[:, 0].any() or decoupled else _column(pens[:, 0], dtype, device)
-    alpha_l1 = None if not pens[:, 1].any() else _column(pens[:, 1], dtype, device)[:, :, 0]
-    noise = None
-    if any(kp is not None for kp in keep):
-        noise = DropoutNoise(torch.tensor(seeds, dtype=torch.int64, device=device).view(-1, 1, 1))
-    return StepContext(
-        layout=cfg.layout,
-        act=act,
-        act_param=act_param,
-        loss=LOSSES[cfg.loss],
-        loss_param=cfg.loss_param,
-        keep=keep,
-        alpha_l2=alpha_l2,
-        alpha_l1=alpha_l1,
-        weight_mask=None
-        if alpha_l1 is None and alpha_l2 is None
-        else cfg.layout.weight_mask(dtype, device),
-        noise=noise,
-        low=cfg.low_dtype,
-    )
 
 
 # How a solver reads the estimator's ``learning_rate_init`` and ``epsilon``,
@@ -394,29 +358,6 @@ def solver_learning_rate(est) -> float:
 def solver_epsilon(est) -> float:
     """The epsilon ``est``'s solver runs at: ``epsilon`` x its factor."""
     return float(est.epsilon) * SOLVER_SCALES.get(est.solver, (1.0, 1.0))[1]
-
-
-def build_optimizer(cfg: FitConfig, params, ests):
-    """The vectorized optimizer for ``solver`` over the flat ``params``, per-model values."""
-    name = "adam" if cfg.solver == "amsgrad" else cfg.solver
-    hyper = {
-        "momentum": [e.momentum for e in ests],
-        "beta_1": [e.beta_1 for e in ests],
-        "beta_2": [e.beta_2 for e in ests],
-        "epsilon": [solver_epsilon(e) for e in ests],
-        "weight_decay": [penalty_split(e)[0] for e in ests],
-    }
-    hyper = {n: torch.tensor(v, dtype=torch.float64).view(-1, 1) for n, v in hyper.items()}
-    mask = cfg.layout.weight_mask(params.dtype, params.device) if name == "adamw" else None
-    optimizer = OPTIMIZERS[name](
-        params,
-        hyper,
-        nesterov=bool(cfg.est.nesterovs_momentum),
-        amsgrad=cfg.solver == "amsgrad",
-        decay_mask=mask,
-    )
-    # fp16: GradScaler's dynamic loss scale, one per model, around the optimizer
-    return LossScaledOptimizer(optimizer) if cfg.precision == "fp16" else optimizer
 
 
 class FitTooLargeError(MemoryError, ValueError):

@@ -8,7 +8,7 @@ ensembles, as functions of the estimator and arrays:
   classifiers' ``predict_proba_members``);
 - bagging (``bootstrap``, ``max_samples``): each member's rows drawn as
   scikit-learn's :class:`~sklearn.ensemble.BaggingClassifier` draws them, given
-  to the engine as per-model row weights (``Members.weights``: the draw's
+  to the engine as per-model row weights (``StackRows.weights``: the draw's
   counts, so member ``j`` is exactly a separate fit with
   ``sample_weight=counts_j`` and ``random_state + j``), and the out-of-bag
   estimate (``oob_score_``, ``oob_decision_function_`` / ``oob_prediction_``)
@@ -97,20 +97,20 @@ def user_weights(est, Y, w):
     return np.divide(w, cw, out=np.zeros_like(w), where=cw > 0)
 
 
-def member_weights(members, Y, w) -> tuple[np.ndarray | None, dict]:
+def member_weights(models, Y, w) -> tuple[np.ndarray | None, dict]:
     """Per-model row weights ``[K, n]`` for the engine, and each member's in-bag draw.
 
-    ``members`` are the engine's ``(estimator, seed, rows)``. A member of a
-    bagging estimator weighs row ``rows[i]`` by its count in the draw (times
-    its class weight, through the fit's ``w``); other members weigh every row
-    by 1. Returns ``(None, {})`` when no member bags.
+    ``models`` are the stack's ``(estimator, seed, rows)``. A model of a
+    bagging estimator (a member of its ensemble) weighs row ``rows[i]`` by its
+    count in the draw (times its class weight, through the fit's ``w``); other
+    models weigh every row by 1. Returns ``(None, {})`` when no model bags.
     """
-    if not any(bags(est) for est, _, _ in members):
+    if not any(bags(est) for est, _, _ in models):
         return None, {}
     n = len(w)
-    weights = np.ones((len(members), n))
+    weights = np.ones((len(models), n))
     drawn = {}
-    for k, (est, seed, rows) in enumerate(members):
+    for k, (est, seed, rows) in enumerate(models):
         if not bags(est):
             continue
         sw = user_weights(est, Y[rows], w[rows])
@@ -125,11 +125,11 @@ def member_weights(members, Y, w) -> tuple[np.ndarray | None, dict]:
     return weights, drawn
 
 
-def store_job(est, X, Y, members, idx, drawn: dict) -> None:
-    """:func:`store_bagging` for the job whose members are ``members[i]``, ``i in idx``."""
+def store_job(est, X, Y, models, idx, drawn: dict) -> None:
+    """:func:`store_bagging` for the job whose models are ``models[i]``, ``i in idx``."""
     idx = [int(i) for i in idx]
     job = [drawn[i] for i in idx] if idx[0] in drawn else None
-    store_bagging(est, X, Y, members[idx[0]][2], job)
+    store_bagging(est, X, Y, models[idx[0]][2], job)
 
 
 def store_bagging(est, X, Y, rows, drawn: list | None) -> None:

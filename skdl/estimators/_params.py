@@ -6,8 +6,8 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import HasMethods, Interval, Options, RealNotInt, StrOptions
 
+from .._compat import HasMethods, Interval, Options, RealNotInt, StrOptions
 from ..nn.activations import ACTIVATIONS
 from ..nn.init import INIT_OPTIONS
 from ..nn.losses import REGRESSION_LOSSES

@@ -1,6 +1,6 @@
 """Vectorized optimizers over a stack of K models, and learning-rate schedules."""
 
-from ._base import HYPERPARAMETERS, Optimizer
+from ._base import HYPERPARAMETERS, SCALER_STATE, Optimizer
 from .optimizers import (
     OPTIMIZERS,
     SGD,
@@ -29,6 +29,7 @@ from .schedules import (
 __all__ = [
     "HYPERPARAMETERS",
     "OPTIMIZERS",
+    "SCALER_STATE",
     "SCHEDULES",
     "AdaptiveSchedule",
     "ConstantSchedule",

@@ -128,6 +128,12 @@ class Optimizer:
         self._scratch = [torch.empty_like(params) for _ in range(self._n_scratch)]
         self._setup()
 
+    @property
+    def scalar_dtype(self) -> torch.dtype:
+        """The dtype of the per-model scalars, the learning rate of :meth:`step`
+        included: float64 (float32 on MPS), whatever the parameters' dtype."""
+        return self._scalars.dtype
+
     def _zeros_column(self) -> Tensor:
         """Return a ``[K, 1]`` column of zeros in the per-model scalar dtype."""
         return torch.zeros(

@@ -49,6 +49,32 @@ class Schedule:
         """Invalid parameters as (name, value, expected) triples."""
         return []
 
+    def on_plateau(self, lr: Any, scale: Any = 1.0) -> tuple[Any, Any]:
+        """The plateau rule: what the training loop does when the monitored
+        value stops improving for ``n_iter_no_change`` epochs.
+
+        Every schedule but :class:`AdaptiveSchedule` stops training there
+        (scikit-learn's rule); this base rule keeps ``lr`` and returns True.
+
+        Parameters
+        ----------
+        lr : float, ndarray or Tensor
+            The current learning rate, or its multiplier when ``scale`` is given.
+        scale : float, ndarray or Tensor, default=1.0
+            What ``lr`` multiplies (the training loop passes the learning rate
+            multiplier and ``learning_rate_init``), so ``lr * scale`` is the
+            absolute learning rate.
+
+        Returns
+        -------
+        new_lr : same type as lr
+            The learning rate (multiplier) for the next epochs.
+        stop : bool, or bool ndarray or Tensor
+            Where True, training stops instead (``lr`` kept).
+        """
+        stop = np.ones(np.shape(lr), dtype=bool)
+        return lr, bool(stop) if stop.ndim == 0 else stop
+
     def __call__(self, epoch: int | np.ndarray, n_samples_per_epoch: int = 1) -> float | np.ndarray:
         """Return the learning-rate multiplier at ``epoch``.
 
@@ -346,7 +372,7 @@ class AdaptiveSchedule(Schedule):
     The multiplier is not a function of the epoch: calling the schedule gives
     1.0 (after any warm-up). The training loop drives it instead: each time the
     loss (or validation score) stops improving for ``n_iter_no_change``
-    epochs, it calls :meth:`on_plateau`, which, as scikit-learn, stops
+    epochs, it calls :meth:`on_plateau` (``skdl.training.loop``), which, as scikit-learn, stops
     training when the learning rate is already at most ``min_lr`` and
     otherwise multiplies it by ``plateau_factor``.
 
@@ -387,7 +413,7 @@ class AdaptiveSchedule(Schedule):
     def _factor(self, t: np.ndarray, n_samples_per_epoch: int) -> np.ndarray:
         return np.ones_like(t)
 
-    def on_plateau(self, lr: Any) -> tuple[Any, Any]:
+    def on_plateau(self, lr: Any, scale: Any = 1.0) -> tuple[Any, Any]:
         """Apply the plateau rule to the current learning rate.
 
         Works elementwise on a float, an ndarray or a tensor of per-model
@@ -396,17 +422,20 @@ class AdaptiveSchedule(Schedule):
         Parameters
         ----------
         lr : float, ndarray or Tensor
-            The current (absolute) learning rate.
+            The current learning rate, or its multiplier when ``scale`` is given.
+        scale : float, ndarray or Tensor, default=1.0
+            What ``lr`` multiplies (the training loop passes the multiplier and
+            ``learning_rate_init``): ``lr * scale`` is compared with ``min_lr``.
 
         Returns
         -------
         new_lr : same type as lr
             ``lr * plateau_factor``: the learning rate for the next epochs.
         stop : bool, or bool ndarray or Tensor
-            ``lr <= min_lr``: where True, scikit-learn stops training instead
-            of reducing (keep ``lr`` there).
+            ``lr * scale <= min_lr``: where True, scikit-learn stops training
+            instead of reducing (keep ``lr`` there).
         """
-        return lr * self.plateau_factor, lr <= self.min_lr
+        return lr * self.plateau_factor, lr * scale <= self.min_lr
 
     def _check_params(self) -> list[tuple[str, Any, str]]:
         return _check_range(

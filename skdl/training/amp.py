@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..optim._base import SCALER_STATE
+from ..optim import SCALER_STATE
 
 LOW_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 """The matmul dtype of each ``precision``."""
@@ -81,6 +81,10 @@ class LossScaledOptimizer:
     @property
     def params(self) -> Tensor:
         return self.optimizer.params
+
+    @property
+    def scalar_dtype(self) -> torch.dtype:
+        return self.optimizer.scalar_dtype
 
     def step(self, grad: Tensor, lr: Tensor, active: Tensor | None = None) -> None:
         """Unscale ``grad`` (computed from a loss scaled by :attr:`scale`), step the

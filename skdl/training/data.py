@@ -3,7 +3,7 @@
 The dataset is moved to the device once (:class:`DeviceData`) when it fits
 comfortably there; otherwise it stays in host memory and each batch's rows are
 gathered on the host and copied over (streamed). Each of the K models has its
-own training rows and validation rows (:class:`Members`), so a stack can hold
+own training rows and validation rows (:class:`StackRows`), so a stack can hold
 ``n_init`` restarts on one split or candidates x CV folds on different splits.
 Row lists of unequal length are padded with weight 0.
 """
@@ -137,7 +137,7 @@ class DeviceData:
         """Where row-index tensors into this data must be."""
         return torch.device("cpu") if self.streamed else self.device
 
-    def batch(self, rows: Tensor, ws=None) -> tuple[Tensor, Tensor]:
+    def batch(self, rows: Tensor, workspace=None) -> tuple[Tensor, Tensor]:
         """``(X[rows], Y[rows])`` on the device for a ``[K, B]`` index tensor."""
         if sp.issparse(self.X):
             flat = rows.reshape(-1)
@@ -148,23 +148,25 @@ class DeviceData:
         if self.streamed:
             x, y = self._stager.fetch([self.X, self.Y], rows)
             return x, y
-        return take(self.X, rows, ws, "x"), take(self.Y, rows, ws, "y")
+        return take(self.X, rows, workspace, "x"), take(self.Y, rows, workspace, "y")
 
     def on_device(self, t: Tensor) -> Tensor:
         """A tensor computed from this data's host copy, moved to the device."""
         return t.to(self.device) if self.streamed else t
 
 
-def take(t: Tensor, rows: Tensor, ws=None, name: str = "") -> Tensor:
+def take(t: Tensor, rows: Tensor, workspace=None, name: str = "") -> Tensor:
     """``t[rows]`` for a ``[K, B]`` index tensor: rows of ``t`` as ``[K, B, ...]``.
 
-    Through ``index_select`` on the flattened indices: on the CPU 3 to 6 times
-    faster than advanced indexing for a stack's batches (``[32, 200]`` rows of a
-    ``[1797, 64]`` matrix: 0.07 vs 0.40 ms), the same values. With a
-    :class:`~skdl.nn.mlp.Workspace` ``ws``, into its buffer ``name``.
+    Through ``index_select`` on the flattened indices, one gather kernel, where
+    advanced indexing with a 2-D index takes torch's general indexing path,
+    several times slower on the CPU for a stack's batches (the training step
+    that ``benchmarks/ab_step.py`` times gathers a batch this way); the same
+    values. With a
+    :class:`~skdl.nn.mlp.Workspace` ``workspace``, into its buffer ``name``.
     """
     shape = (*rows.shape, *t.shape[1:])
-    out = None if ws is None else ws(name, (rows.numel(), *t.shape[1:]), t)
+    out = None if workspace is None else workspace(name, (rows.numel(), *t.shape[1:]), t)
     return torch.index_select(t, 0, rows.reshape(-1), out=out).view(shape)
 
 
@@ -179,7 +181,7 @@ def _pad(rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass
-class Members:
+class StackRows:
     """Per-model row indices into :class:`DeviceData`, padded to equal width.
 
     ``train`` / ``val`` are lists (one per model) of integer row indices;

@@ -14,25 +14,41 @@ import scipy.optimize
 import torch
 
 from ..nn.mlp import backward, forward_train
+from .observers import EpochState, begin_epoch, end_epoch
 
 
 @dataclass
 class LbfgsResult:
+    """Per model: iterations, the objective at the solution, convergence, and
+    the history of its iterations (one record per iteration, as an epoch's)."""
+
     n_iter: np.ndarray
     loss: np.ndarray
     converged: np.ndarray
-    curves: list
+    history: list
     interrupted: bool = False
-    stopped: bool = False  # an iteration hook asked to stop
+    stopped: bool = False  # an observer asked to stop
 
 
-def _loss_and_grad(ctx, data, rows, flat_np, params_row, i, member_w=None):
+def record(n_iter: int, loss: float) -> dict:
+    """The history record of an L-BFGS iteration: only the training loss is measured."""
+    return {
+        "epoch": n_iter,
+        "train_loss": loss,
+        "val_loss": None,
+        "val_score": None,
+        "learning_rate": None,
+        "seconds": None,
+    }
+
+
+def _loss_and_grad(ctx, data, rows, flat_np, params_row, i, model_w=None):
     params_row.copy_(torch.from_numpy(flat_np).view_as(params_row))
     lay = ctx.layout
     weights, biases = lay.weights(params_row), lay.biases(params_row)
     x, y, w = data.X[rows][None], data.Y[rows][None], data.w[rows][None]
-    if member_w is not None:  # bagging: this model's row weights
-        w = w * member_w[rows][None]
+    if model_w is not None:  # bagging: this model's row weights
+        w = w * model_w[rows][None]
     act_param = None if ctx.act_param is None else ctx.act_param[i : i + 1]
     z, cache = forward_train(weights, biases, x, ctx.act, act_param, [None] * len(ctx.keep), None)
     value, dz = ctx.loss.value_and_grad(z, y, ctx.loss_param)
@@ -55,74 +71,82 @@ def penalty_l2(ctx, params_row, i):
     return sum(0.5 * alpha * (w * w).sum() for w in ctx.layout.weights(params_row))
 
 
-def _objective(flat_np, ctx, data, rows, row, i, member_w=None):
-    return _loss_and_grad(ctx, data, rows, flat_np, row, i, member_w)
+def _objective(flat_np, ctx, data, rows, row, i, model_w=None):
+    return _loss_and_grad(ctx, data, rows, flat_np, row, i, model_w)
 
 
-def curve_recorder(curve: list, best: dict, hooks=None, row=None):
-    """An L-BFGS-B callback: appends each iteration's loss to ``curve`` and keeps
-    the iterate in ``best`` (what an interrupted fit keeps).
+class _Iterations:
+    """scipy's L-BFGS-B callback: records each iteration in ``history[i]``,
+    keeps the iterate (what an interrupted fit keeps) and tells the observers.
 
-    With ``hooks = (begin, end)``, each iteration also ends a task of
-    scikit-learn's callbacks (``end(row, loss, n_iter)``, the iterate copied into
-    ``row``) and begins the next; an ``end`` that returns True stops L-BFGS-B.
+    An observer's request to stop becomes scipy's own protocol for it, a
+    ``StopIteration`` raised from the callback (scipy >= 1.11).
     """
 
-    def record(intermediate_result):
-        curve.append(float(intermediate_result.fun))
-        best["x"] = np.array(intermediate_result.x, copy=True)
-        best["fun"] = float(intermediate_result.fun)
-        if hooks is not None:
-            begin, end = hooks
-            row.copy_(torch.from_numpy(best["x"]).view_as(row))
-            if end(row, best["fun"], len(curve)):
-                best["stopped"] = True
-                raise StopIteration
-            begin()
+    def __init__(self, i, params, history, observers, watch):
+        self.i, self.params, self.observers, self.watch = i, params, observers, watch
+        self.curve = history[i]
+        self.x = params[i].double().cpu().numpy()
+        self.fun = np.inf
+        self.stopped = False
 
-    return record
+    def __call__(self, intermediate_result) -> None:
+        self.x = np.array(intermediate_result.x, copy=True)
+        self.fun = float(intermediate_result.fun)
+        self.curve.append(record(len(self.curve) + 1, self.fun))
+        if not self.observers:
+            return
+        self.params[self.i] = torch.from_numpy(self.x).to(self.params.dtype)
+        state = self.watch(self.i, len(self.curve))
+        if end_epoch(self.observers, state):
+            self.stopped = True
+            raise StopIteration
+        begin_epoch(self.observers, state)
 
 
-def fit(cfg, ctx, data, members, params, hooks=None) -> LbfgsResult:
-    """Optimise every row of ``params`` in place; returns per-model results.
+def fit(ctx, data, rows, params, *, max_iter, max_fun, tol, observers=()) -> LbfgsResult:
+    """Optimise every row of ``params`` in place, one model after the other;
+    returns per-model results.
 
-    ``hooks``: see :func:`curve_recorder`.
+    ``observers`` see each iteration as an epoch (the model being optimised
+    is ``EpochState.model``). An iteration's end is followed by the next's
+    begin, so the last one leaves a begun iteration open (scikit-learn's
+    callbacks close it with the fit).
     """
-    if ctx.alpha_l1 is not None:
-        raise ValueError(
-            "solver='lbfgs' needs a smooth objective, but penalty='l1'/'elasticnet' is "
-            "not differentiable at 0. Use penalty='l2' or a stochastic solver."
-        )
-    est = cfg.est
     k = params.shape[0]
-    res = LbfgsResult(np.zeros(k, np.int64), np.zeros(k), np.zeros(k, bool), [])
+    res = LbfgsResult(np.zeros(k, np.int64), np.zeros(k), np.zeros(k, bool), [[] for _ in range(k)])
+
+    def watch(i, n_iter) -> EpochState:
+        return EpochState(
+            n_iter, res.history, np.arange(k) == i, params, ctx.layout,
+            np.full(k, -np.inf), np.zeros(k, np.int64), False, model=i,
+        )  # fmt: skip
+
     for i in range(k):
-        rows = torch.as_tensor(members.train[i], device=params.device)
-        member_w = None
-        if members.weights is not None:
-            member_w = torch.as_tensor(members.weights[i]).to(params.device, data.w.dtype)
+        model_rows = torch.as_tensor(rows.train[i], device=params.device)
+        model_w = None
+        if rows.weights is not None:
+            model_w = torch.as_tensor(rows.weights[i]).to(params.device, data.w.dtype)
         row = params[i : i + 1].clone()
-        curve: list[float] = []
-        best = {"x": params[i].double().cpu().numpy(), "fun": np.inf}
-        if hooks is not None and i == 0:
-            # later models start in the task the previous one's last iteration opened
-            hooks[0]()
+        iterations = _Iterations(i, params, res.history, observers, watch)
+        if observers and i == 0:
+            # later models start in the iteration the previous one's last opened
+            begin_epoch(observers, watch(0, 0))
         try:
             opt = scipy.optimize.minimize(
                 _objective,
-                best["x"].copy(),
-                args=(ctx, data, rows, row, i, member_w),
+                iterations.x.copy(),
+                args=(ctx, data, model_rows, row, i, model_w),
                 method="L-BFGS-B",
                 jac=True,
-                options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
-                callback=curve_recorder(curve, best, hooks, row.clone().cpu()),
+                options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+                callback=iterations,
             )
         except KeyboardInterrupt:
             # keep the last completed iteration (or the start) and stop the whole fit
-            params[i] = torch.from_numpy(best["x"]).to(params.dtype)
-            res.n_iter[i], res.loss[i] = len(curve), best["fun"] if curve else np.nan
-            res.curves.append(curve)
-            res.curves += [[] for _ in range(i + 1, k)]
+            params[i] = torch.from_numpy(iterations.x).to(params.dtype)
+            res.n_iter[i] = len(iterations.curve)
+            res.loss[i] = iterations.fun if iterations.curve else np.nan
             res.loss[i + 1 :] = np.nan
             res.interrupted = True
             return res
@@ -130,10 +154,8 @@ def fit(cfg, ctx, data, members, params, hooks=None) -> LbfgsResult:
         res.n_iter[i] = opt.nit
         res.loss[i] = opt.fun
         res.converged[i] = opt.status == 0
-        res.curves.append(curve)
-        if best.get("stopped"):
+        if iterations.stopped:
             res.stopped = True
             res.n_iter[i + 1 :], res.loss[i + 1 :] = 0, np.nan
-            res.curves += [[] for _ in range(i + 1, k)]
             return res
     return res

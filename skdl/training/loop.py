@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .data import DeviceData, Members, take
+from .data import DeviceData, StackRows, take
+from .observers import EpochState, begin_epoch, end_epoch
 from .steps import ValSet, evaluate, train_step
 
 
@@ -59,6 +60,36 @@ class LoopState:
         if not self.history:
             self.history = [[] for _ in range(k)]
 
+    @classmethod
+    def join(cls, states: list) -> LoopState:
+        """One stack's loop state from its models' states (all at the same epoch)."""
+        if len(states) == 1:
+            return states[0]
+        return cls(
+            sum(s.k for s in states),
+            epoch=states[0].epoch,
+            t=states[0].t,
+            lr_factor=np.concatenate([s.lr_factor for s in states]),
+            best_loss=np.concatenate([s.best_loss for s in states]),
+            best_score=np.concatenate([s.best_score for s in states]),
+            no_improve=np.concatenate([s.no_improve for s in states]),
+            history=[list(h) for s in states for h in s.history],
+        )
+
+    def model(self, k: int) -> LoopState:
+        """Model ``k``'s state alone (a copy), to resume it later."""
+        keep = slice(k, k + 1)
+        return LoopState(
+            1,
+            epoch=self.epoch,
+            t=self.t,
+            lr_factor=self.lr_factor[keep].copy(),
+            best_loss=self.best_loss[keep].copy(),
+            best_score=self.best_score[keep].copy(),
+            no_improve=self.no_improve[keep].copy(),
+            history=[list(self.history[k])],
+        )
+
 
 @dataclass
 class LoopResult:
@@ -87,19 +118,16 @@ def _update_stopping(spec, state, loss, score, active, lr_init):
         improved = np.zeros_like(active)
         state.best_loss = np.where(active, np.minimum(loss, state.best_loss), state.best_loss)
     state.no_improve = np.where(active, np.where(worse, state.no_improve + 1, 0), state.no_improve)
-    plateau = active & (state.no_improve > spec.n_iter_no_change)
-    adaptive = np.array([s.is_adaptive for s in spec.schedule])
-    if not adaptive.any():
-        return plateau, improved
-    # scikit-learn's 'adaptive': divide the learning rate by 5 on a plateau, stop
-    # once it is already at or below 1e-6.
-    min_lr = np.array([getattr(s, "min_lr", 0.0) for s in spec.schedule])
-    factor = np.array([getattr(s, "plateau_factor", 1.0) for s in spec.schedule])
-    lr_now = state.lr_factor
-    stop = plateau & (~adaptive | (lr_now * lr_init <= min_lr))
-    shrink = plateau & ~stop
-    state.lr_factor = np.where(shrink, lr_now * factor, lr_now)
-    state.no_improve = np.where(shrink, 0, state.no_improve)
+    stop = active & (state.no_improve > spec.n_iter_no_change)
+    # each model's schedule decides what a plateau does (Schedule.on_plateau):
+    # stop, or ('adaptive') go on at a lower learning rate
+    if stop.any():
+        state.lr_factor = state.lr_factor.copy()
+    for i in np.flatnonzero(stop):
+        factor, stop[i] = spec.schedule[i].on_plateau(state.lr_factor[i], lr_init[i])
+        if not stop[i]:
+            state.lr_factor[i] = factor
+            state.no_improve[i] = 0
     return stop, improved
 
 
@@ -130,20 +158,20 @@ class _Snapshots:
             self.params.copy_(self.best)
 
 
-def _run_epoch(ctx, spec, data, members, params, grad, optimizer, lr, order, w_order):
+def _run_epoch(ctx, spec, data, rows, params, grad, optimizer, lr, order, w_order):
     """One pass over every model's rows; returns the summed batch losses ``[K]``."""
     k, device = params.shape[0], params.device
-    first_padded = int(members.n_train.min())
+    first_padded = int(rows.n_train.min())
     loss_acc = torch.zeros(k, dtype=params.dtype, device=device)
-    for s in range(0, int(members.n_train.max()), spec.batch_size):
-        rows = order[:, s : s + spec.batch_size]
+    for s in range(0, int(rows.n_train.max()), spec.batch_size):
+        batch = order[:, s : s + spec.batch_size]
         wb = None if w_order is None else w_order[:, s : s + spec.batch_size]
         mask = None
-        if members.padded and s >= first_padded:
+        if rows.padded and s >= first_padded:
             # a model whose rows are used up sits this batch out (known on the
             # host: no sync, and no masking while every model has rows)
-            mask = torch.as_tensor(s < members.n_train, device=device).view(k, 1)
-        x, y = data.batch(rows, ctx.ws)
+            mask = torch.as_tensor(s < rows.n_train, device=device).view(k, 1)
+        x, y = data.batch(batch, ctx.workspace)
         train_step(ctx, params, grad, optimizer, x, y, wb, lr, mask, loss_acc)
     return loss_acc
 
@@ -175,84 +203,112 @@ def _record(state, result, active, loss, val_loss, val_score, lr_np, seconds) ->
         result.n_iter[i] += 1
 
 
+def _validation_set(spec, data, rows) -> ValSet | None:
+    if not spec.early_stopping and rows.val is None:
+        return None
+    val_idx, val_valid = rows.val_rows(data.index_device)
+    return ValSet.build(data, val_idx, val_valid, spec.score_kind, rows.row_weights(val_idx))
+
+
+def _epoch_weights(data, rows, order, valid, dtype):
+    """The row weights ``[K, m]`` of an epoch's order: sample weights, 0 on
+    padding, times each model's own row weights (bagging)."""
+    w_order = take(data.w, order) * valid.to(dtype)
+    model_w = rows.row_weights(order)
+    if model_w is not None:
+        w_order = w_order * model_w.to(dtype)
+    return data.on_device(w_order)
+
+
+def _epoch(ctx, spec, data, rows, params, grad, optimizer, lr_np, generators, weighted, val):
+    """Run one epoch; returns the mean training losses and the validation loss
+    and score of every model (numpy ``[K]``; None without a validation set)."""
+    k = params.shape[0]
+    # float64 up to the optimizer's update (float32 on MPS, which has no float64)
+    lr = torch.as_tensor(lr_np, dtype=optimizer.scalar_dtype).view(k, 1).to(params.device)
+    order, valid = rows.epoch_order(generators if spec.shuffle else None, data.index_device)
+    w_order = _epoch_weights(data, rows, order, valid, params.dtype) if weighted else None
+    loss_acc = _run_epoch(ctx, spec, data, rows, params, grad, optimizer, lr, order, w_order)
+    loss = _read_losses(loss_acc, params, rows.n_train.astype(np.float64))
+    if val is None:
+        return loss, None, None
+    val_loss, val_score = (t.cpu().numpy() for t in evaluate(ctx, params, data, val))
+    return loss, val_loss, val_score
+
+
+def _conclude(spec, state, result, snaps, active, losses, lr_np, lr_init, seconds) -> None:
+    """Decide which models diverged or stopped, record the epoch and set weights
+    aside; ``active`` is updated in place."""
+    loss, val_loss, val_score = losses
+    diverged = active & ~np.isfinite(loss)
+    result.diverged_at[diverged] = state.epoch
+    snaps.frozen[diverged] = snaps.last_good[diverged]
+    active &= ~diverged
+    monitored = -val_loss if spec.stop_on_loss and val_loss is not None else val_score
+    stop, improved = _update_stopping(spec, state, loss, monitored, active, lr_init)
+    recorded = active
+    if spec.early_stopping and diverged.any():
+        # scikit-learn's contract (its issue 29504): with early stopping a
+        # diverging fit keeps its best weights and its validation_scores_
+        # end in nan, so the diverged epoch is recorded, with nan scores
+        recorded = active | diverged
+        val_loss, val_score = (np.where(diverged, np.nan, v) for v in (val_loss, val_score))
+    _record(state, result, recorded, loss, val_loss, val_score, lr_np, seconds)
+    if snaps.best is not None:
+        snaps.keep(snaps.best, np.flatnonzero(improved))
+    snaps.keep(snaps.frozen, np.flatnonzero(stop))
+    result.converged |= stop
+    active &= ~stop
+
+
 def train(
     ctx,
     spec,
     data: DeviceData,
-    members: Members,
+    rows: StackRows,
     params,
     optimizer,
     lr_init,
     state: LoopState,
     generators=None,
-    on_epoch=None,
-    on_epoch_begin=None,
+    observers=(),
 ) -> LoopResult:
     """Train the stack in place for up to ``spec.max_iter`` epochs.
 
     Each epoch: run it, read the losses once, evaluate, decide who diverged or
     stopped, record, and set weights aside; the schedule gives the next rates.
-    ``on_epoch_begin()`` runs before each epoch and ``on_epoch(state, active)``
-    after it; when the latter returns True, training stops there.
+    Each of ``observers`` (:class:`~skdl.training.observers.Observer`) sees
+    every epoch begin and end; when one asks to stop, training stops there.
     """
-    k, device, dtype = params.shape[0], params.device, params.dtype
+    k = params.shape[0]
     grad = torch.zeros_like(params)
-    val = None
-    if spec.early_stopping or members.val is not None:
-        val_idx, val_valid = members.val_rows(data.index_device)
-        val = ValSet.build(data, val_idx, val_valid, spec.score_kind, members.row_weights(val_idx))
-    weighted = members.padded or members.weights is not None or not bool(torch.all(data.w == 1))
-    n_train = members.n_train.astype(np.float64)
+    val = _validation_set(spec, data, rows)
+    weighted = rows.padded or rows.weights is not None or not bool(torch.all(data.w == 1))
+    n_train = rows.n_train.astype(np.float64)
     active = np.ones(k, dtype=bool)
     snaps = _Snapshots(params, spec.early_stopping)
     result = LoopResult(np.zeros(k, np.int64), np.zeros(k, bool), np.zeros(k, np.int64))
+
+    def seen() -> EpochState:
+        return EpochState(
+            state.epoch, state.history, active, params, ctx.layout,
+            state.best_score, result.diverged_at, spec.early_stopping,
+        )  # fmt: skip
+
     try:
         for _ in range(spec.max_iter):
-            if on_epoch_begin is not None:
-                on_epoch_begin()
+            if observers:
+                begin_epoch(observers, seen())
             tic = time.perf_counter()
             lr_np = _learning_rates(spec, state, lr_init, n_train, state.epoch)
-            lr = torch.as_tensor(lr_np, dtype=dtype).view(k, 1).to(device)
-            gens = generators if spec.shuffle else None
-            order, valid = members.epoch_order(gens, data.index_device)
-            w_order = None
-            if weighted:
-                w_order = take(data.w, order) * valid.to(dtype)
-                member_w = members.row_weights(order)
-                if member_w is not None:
-                    w_order = w_order * member_w.to(dtype)
-                w_order = data.on_device(w_order)
-            loss_acc = _run_epoch(
-                ctx, spec, data, members, params, grad, optimizer, lr, order, w_order
+            losses = _epoch(
+                ctx, spec, data, rows, params, grad, optimizer, lr_np, generators, weighted, val
             )
-            loss = _read_losses(loss_acc, params, n_train)
-            val_loss = val_score = None
-            if val is not None:
-                val_loss, val_score = (t.cpu().numpy() for t in evaluate(ctx, params, data, val))
             state.epoch += 1
             state.t += int(n_train[0])
-            diverged = active & ~np.isfinite(loss)
-            result.diverged_at[diverged] = state.epoch
-            snaps.frozen[diverged] = snaps.last_good[diverged]
-            active &= ~diverged
-            monitored = -val_loss if spec.stop_on_loss and val_loss is not None else val_score
-            stop, improved = _update_stopping(spec, state, loss, monitored, active, lr_init)
-            recorded = active
-            if spec.early_stopping and diverged.any():
-                # scikit-learn's contract (its issue 29504): with early stopping a
-                # diverging fit keeps its best weights and its validation_scores_
-                # end in nan, so the diverged epoch is recorded, with nan scores
-                recorded = active | diverged
-                val_loss, val_score = (np.where(diverged, np.nan, v) for v in (val_loss, val_score))
-            _record(
-                state, result, recorded, loss, val_loss, val_score, lr_np, time.perf_counter() - tic
-            )
-            if snaps.best is not None:
-                snaps.keep(snaps.best, np.flatnonzero(improved))
-            snaps.keep(snaps.frozen, np.flatnonzero(stop))
-            result.converged |= stop
-            active &= ~stop
-            if on_epoch is not None and on_epoch(state, active):
+            _conclude(spec, state, result, snaps, active, losses, lr_np, lr_init,
+                      time.perf_counter() - tic)  # fmt: skip
+            if observers and end_epoch(observers, seen()):
                 result.stopped = True
                 break
             if not active.any():

@@ -1,4 +1,4 @@
-"""Progress reports of a fit: the ``on_epoch(state, active)`` callbacks of :func:`train`.
+"""Progress reports of a fit: observers (:mod:`skdl.training.observers`) of the engine.
 
 ``verbose=1`` shows a tqdm bar (epochs, training loss, validation loss and
 score, learning rate, ETA) on stderr when both stdout and stderr are a terminal
@@ -144,7 +144,15 @@ class Progress:
             print(self._last_line, file=self.stream, flush=True)
         self._last_line = None
 
-    # ----------------------------------------------------------- callback
+    # ----------------------------------------------------------- observer
+    def on_epoch_begin(self, state) -> None:
+        """Nothing to show before an epoch."""
+
+    def on_epoch_end(self, state) -> bool:
+        """Show the epoch that ended (:class:`~skdl.training.observers.EpochState`); never stops."""
+        self(state, state.active)
+        return False
+
     def __call__(self, state, active) -> None:
         rec = _current_record(state, active)
         if rec is None:
@@ -197,6 +205,26 @@ _SEARCH = contextvars.ContextVar("skdl_search_progress", default=None)
 def search_progress():
     """The :class:`SearchProgress` of the search running in this thread, or None."""
     return _SEARCH.get()
+
+
+class StackBar:
+    """A stack's observer advancing a search's :class:`SearchProgress` by the
+    models that trained each epoch; :meth:`finish` adds the epochs that models
+    stopped early did not run, so the stack counts ``K x max_iter`` in all."""
+
+    def __init__(self, bar: SearchProgress, total: int):
+        self.bar = bar
+        self.total = int(total)
+
+    def on_epoch_begin(self, state) -> None:
+        """Nothing to count before an epoch."""
+
+    def on_epoch_end(self, state) -> bool:
+        self.bar.advance(state.n_trained)
+        return False
+
+    def finish(self, n_iter) -> None:
+        self.bar.advance(self.total - int(np.sum(n_iter)))
 
 
 class SearchProgress:

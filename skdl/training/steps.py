@@ -33,14 +33,15 @@ class StepContext:
     weight_mask: Tensor | None  # [1, P], for the L1 proximal step
     noise: DropoutNoise | None  # dropout masks
     low: torch.dtype | None = None  # matmul dtype of mixed precision (``precision``), or None
-    ws: Workspace = field(default_factory=Workspace)  # the steps' reused intermediates
+    workspace: Workspace = field(default_factory=Workspace)  # the steps' reused intermediates
     _views: dict = field(default_factory=dict, repr=False)
 
     def views(self, flat: Tensor) -> tuple[list[Tensor], list[Tensor]]:
         """The per-layer weight and bias views of ``flat`` (the ``[K, P]``
         parameters or gradient), made once per tensor: a step asks for them
-        four times, and slicing and viewing every layer anew (~28 us a time on
-        one CPU thread) was ~7% of a one-model step."""
+        four times, and slicing and viewing every layer anew is Python
+        overhead of the order of a small model's arithmetic (the one-fit case
+        of ``benchmarks/ab_step.py``)."""
         kept = self._views.get(id(flat))
         if kept is None or kept[0] is not flat:  # the tensor is held: its id stays its own
             kept = self._views[id(flat)] = (
@@ -64,7 +65,7 @@ def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> N
     """
     weights, biases = ctx.views(params)
     z, cache = forward_train(
-        weights, biases, x, ctx.act, ctx.act_param, ctx.keep, ctx.noise, ctx.low, ctx.ws
+        weights, biases, x, ctx.act, ctx.act_param, ctx.keep, ctx.noise, ctx.low, ctx.workspace
     )
     if ctx.noise is not None:
         ctx.noise.step += 1
@@ -83,11 +84,11 @@ def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> N
         # 1/s, and 0 for a model with no rows in this batch (its rows are used
         # up: it sits the step out, so its penalty and L1 step must be 0 too)
         inv = torch.where(s > 0, 1.0 / s.clamp_min(torch.finfo(w.dtype).tiny), 0.0)
-        ws = w * inv
-        loss_acc.add_((value * ws).sum(1) * n_rows)
+        w_scaled = w * inv
+        loss_acc.add_((value * w_scaled).sum(1) * n_rows)
         if pen is not None:
             loss_acc.add_(pen * (n_rows * inv.view(-1)))
-        dz.mul_(ws.unsqueeze(-1))
+        dz.mul_(w_scaled.unsqueeze(-1))
         scale = inv.unsqueeze(-1)
         l2 = None if ctx.alpha_l2 is None else ctx.alpha_l2 * scale
     loss_scale = None
@@ -105,7 +106,7 @@ def train_step(ctx, params, grad, optimizer, x, y, w, lr, active, loss_acc) -> N
         ctx.act,
         ctx.act_param,
         l2,
-        ctx.ws,
+        ctx.workspace,
     )
     optimizer.step(grad, lr, active)
     if ctx.alpha_l1 is not None:
@@ -137,6 +138,9 @@ def _l1_proximal(params, lr, alpha_l1, scale, weight_mask, taken=None, precond=N
     """
     if isinstance(scale, Tensor):
         scale = scale.squeeze(-1)
+    # the learning rate comes in the optimizer's float64; the [K, P] threshold
+    # is computed in the parameters' dtype
+    lr = torch.as_tensor(lr, device=params.device).to(params.dtype)
     thresh = (lr * alpha_l1 * scale) * weight_mask  # [K, P], 0 on biases
     if precond is not None:
         # 0 stays 0 (biases, a model with no rows in this batch) even where the
@@ -154,10 +158,10 @@ def penalty(ctx, params) -> Tensor:
     """Per-model penalty ``0.5*a2*||W||^2 + a1*||W||_1`` over weights only, ``[K]``.
 
     Reductions over each layer's weight columns of ``params``. The squares go
-    through ``vector_norm``, which writes no ``[K, P]`` temporary: on one CPU
-    thread, [64, 6400] columns, 78 us vs 125 us for the square-then-sum and
-    560 us for a batched dot product (``bmm``); inside a training step, where
-    a fresh temporary is slower still, it was ~7% of the step.
+    through ``vector_norm``, which writes no ``[K, P]`` temporary, where
+    square-then-sum writes one and a batched dot product (``bmm``) runs a
+    matrix kernel for a reduction: a fresh ``[K, P]`` tensor in the training
+    step costs more than the arithmetic (docs/engine.md, "Memory traffic").
     """
     cols = [params[:, a:b] for a, b, _ in ctx.layout.offsets]  # [K, n_in * n_out] views
     total = 0.0
@@ -165,7 +169,8 @@ def penalty(ctx, params) -> Tensor:
         sq = sum(torch.linalg.vector_norm(c, dim=1).square() for c in cols)
         total = sq * ctx.alpha_l2.view(-1) * 0.5
     if ctx.alpha_l1 is not None:
-        # abs-then-sum: 4x faster here than vector_norm(ord=1)
+        # abs-then-sum: two plain kernels, where vector_norm(ord=1) takes the
+        # general p-norm path, several times slower on these columns
         l1 = sum(c.abs().sum(1) for c in cols)
         total = total + l1 * ctx.alpha_l1.view(-1)
     return total
@@ -182,11 +187,11 @@ class ValSet:
     ss_tot: Tensor | None = None  # [K, O]
 
     @classmethod
-    def build(cls, data, rows, valid, score_kind, member_w=None) -> ValSet:
-        """``member_w [K, v]``: per-model weights of the rows (bagging), or None."""
+    def build(cls, data, rows, valid, score_kind, model_w=None) -> ValSet:
+        """``model_w [K, v]``: per-model weights of the rows (bagging), or None."""
         w = take(data.w, rows) * valid.to(data.w.dtype)
-        if member_w is not None:
-            w = w * member_w.to(w.dtype)
+        if model_w is not None:
+            w = w * model_w.to(w.dtype)
         ss_tot = None
         if score_kind == "r2":
             y, wy = take(data.Y, rows), w.unsqueeze(-1)

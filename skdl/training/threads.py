@@ -3,10 +3,9 @@
 On small tabular networks a step is a few tiny matrix products; splitting
 them across threads costs more in synchronisation than it saves, and when the
 cores are shared with other processes OpenMP's spinning threads can make a
-fit many times slower (measured here on 2 cores under load: digits, 50
-epochs, 9.0 s with 2 threads vs 0.34 s with 1). So work below
+fit many times slower (docs/engine.md, "Threads"). So work below
 ``SMALL_STEP_FLOPS`` per step runs on one thread; larger work keeps torch's
-setting. The previous setting is always restored.
+setting, which is restored when the work ends.
 """
 
 from __future__ import annotations

@@ -177,6 +177,27 @@ def test_n_init_reports_the_stack_epochs(digits):
     assert_array_equal(rec.fitted[-1].coefs_[0], est.coefs_[0])
 
 
+@pytest.mark.parametrize("seed", [1, 2, 5])
+def test_callbacks_are_shown_the_model_the_fit_keeps(digits, seed):
+    """n_init=3 with early_stopping_metric='loss': a callback is shown the model
+    that the fit's own rule would keep (the best validation loss, not the last
+    validation score), so at the last epoch it is the fitted model."""
+    X, y = digits
+    rec = Recorder()
+    est = _mlp(
+        n_init=3,
+        max_iter=12,
+        random_state=seed,
+        early_stopping=True,
+        early_stopping_metric="loss",
+        n_iter_no_change=50,
+    )
+    _fit_quiet(est.set_callbacks(rec), X, y)
+    last = rec.fitted[-1]
+    assert last.n_iter_ == est.n_iter_
+    assert last.loss_ == est.loss_
+
+
 def _scoring_rows(monitor, task_name):
     return [r for r in monitor.get_logs().data if r["task_name"] == task_name]
 

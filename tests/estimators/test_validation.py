@@ -488,3 +488,19 @@ def test_model_of_a_missing_device_predicts_on_the_cpu_with_one_warning(Estimato
     messages = [str(w.message) for w in caught if "predicting on the CPU" in str(w.message)]
     assert len(messages) == 1, messages
     assert "device='cuda'" in messages[0]
+
+
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+def test_lbfgs_refuses_a_non_smooth_penalty_before_training(monkeypatch, penalty):
+    """The estimator checks it (FitConfig.check_data), not the engine: nothing is trained."""
+    import skdl.training.engine as engine
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the engine was called")
+
+    monkeypatch.setattr(engine, "fit_stack", no_training)
+    monkeypatch.setattr("skdl.estimators._fitting.fit_stack", no_training)
+    X, _, y = _data()
+    est = MLPRegressor(solver="lbfgs", penalty=penalty, alpha=1e-3, device="cpu")
+    with pytest.raises(ValueError, match=r"solver='lbfgs' needs a smooth objective.*penalty='l2'"):
+        est.fit(X, y)

@@ -115,7 +115,7 @@ def test_many_restarts_refused_before_allocating(monkeypatch):
 
 
 def test_seeds_are_valid_for_any_random_state():
-    from skdl.estimators._base import _seeds
+    from skdl.estimators._spec import seeds as _seeds
 
     assert _seeds(0, 3) == [0, 1, 2]
     assert _seeds(2**32 - 1, 2) == [2**32 - 1, 0]  # wraps: train_test_split takes < 2**32

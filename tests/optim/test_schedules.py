@@ -152,6 +152,18 @@ def test_adaptive_plateau_rule_is_sklearns():
     new_lr, stop = schedule.on_plateau(np.array([1e-2, 5e-7]))
     assert_allclose(new_lr, [2e-3, 1e-7])
     assert stop.tolist() == [False, True]
+    # a multiplier and the learning rate it multiplies: the training loop's call
+    factor, stop = schedule.on_plateau(0.5, scale=1e-5)
+    assert factor == pytest.approx(0.1) and not stop
+    assert schedule.on_plateau(0.05, scale=1e-5)[1]
+
+
+def test_other_schedules_stop_on_a_plateau():
+    for schedule in (ConstantSchedule(), ExponentialSchedule(), CosineSchedule()):
+        assert schedule.on_plateau(0.5, scale=1e-3) == (0.5, True)
+        factor, stop = schedule.on_plateau(np.array([1.0, 0.2]))
+        assert_allclose(factor, [1.0, 0.2])
+        assert stop.tolist() == [True, True]
 
 
 def test_resolve_schedule():

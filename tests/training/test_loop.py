@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
@@ -208,3 +209,79 @@ def test_invscaling_learning_rates_in_history():
     expected = [0.01 / (e * 20 + 1) ** 0.5 for e in range(4)]
     np.testing.assert_allclose(lrs, expected, rtol=1e-12)
     assert [h["epoch"] for h in reg.history_] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_optimizer_step_sees_the_float64_learning_rate(monkeypatch, dtype):
+    """learning_rate_init reaches the optimizer's step as a float64 column
+    holding exactly the value given (0.1 + 1e-9 is not a float32), in a
+    float32 fit as in a float64 one; the update casts it to the weights' dtype."""
+    from skdl.optim import Optimizer
+
+    seen = []
+    original = Optimizer.step
+
+    def spy(self, grad, lr, active=None):
+        seen.append(lr.clone())
+        return original(self, grad, lr, active)
+
+    monkeypatch.setattr(Optimizer, "step", spy)
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(20, 3), rng.randn(20)
+    lr = 0.1 + 1e-9
+    _fit(
+        MLPRegressor(
+            hidden_layer_sizes=(3,),
+            solver="sgd",
+            learning_rate_init=lr,
+            max_iter=2,
+            batch_size=10,
+            random_state=0,
+            device="cpu",
+            dtype=dtype,
+        ),
+        X,
+        y,
+    )
+    assert len(seen) == 4
+    for column in seen:
+        assert column.dtype == torch.float64
+        assert column.shape == (1, 1)
+        assert column.item() == lr
+
+
+class _Halving(AdaptiveSchedule):
+    """An adaptive schedule with its own plateau rule, recording the loop's calls
+    (in ``calls``, set on the instance)."""
+
+    def on_plateau(self, lr, scale=1.0):
+        self.calls.append((float(lr), float(scale)))
+        return lr * 0.5, False
+
+
+def test_the_loop_asks_the_schedule_what_a_plateau_does():
+    """The plateau step is the schedule's (Schedule.on_plateau): the loop passes
+    the multiplier and learning_rate_init, and applies what it returns."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(30, 3)
+    schedule = _Halving()
+    schedule.calls = []
+    reg = _fit(
+        MLPRegressor(
+            hidden_layer_sizes=(3,),
+            solver="sgd",
+            learning_rate=schedule,
+            learning_rate_init=1e-3,
+            tol=1e3,
+            n_iter_no_change=1,
+            max_iter=7,
+            random_state=0,
+            device="cpu",
+            dtype="float64",
+        ),
+        X,
+        X[:, 0],
+    )
+    lrs = [h["learning_rate"] for h in reg.history_]
+    np.testing.assert_allclose(lrs, [1e-3] * 3 + [5e-4] * 2 + [2.5e-4] * 2, rtol=1e-12)
+    assert schedule.calls == [(1.0, 1e-3), (0.5, 1e-3), (0.25, 1e-3)]
