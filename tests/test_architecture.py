@@ -77,16 +77,7 @@ ALLOWED_LAZY = {"training": {"pandas", "tqdm"}}
 
 # (importer, imported module): violations in files of work in progress, each
 # removed by the change named in its comment.
-PENDING = {
-    # estimators/_params.py and _base.py import sklearn's _param_validation directly;
-    # skdl._compat re-exports Interval, HasMethods, Options, RealNotInt, StrOptions
-    # and validate_parameter_constraints for them (the engine refactor's files)
-    ("skdl.estimators._base", "sklearn.utils._param_validation"),
-    ("skdl.estimators._params", "sklearn.utils._param_validation"),
-    # training/amp.py reads SCALER_STATE from optim's private _base module; optim's
-    # __init__ exports HYPERPARAMETERS and Optimizer from it, not SCALER_STATE
-    ("skdl.training.amp", "skdl.optim._base"),
-}
+PENDING: set[tuple[str, str]] = set()
 
 
 # ------------------------------------------------------------------ the graph
