@@ -20,12 +20,9 @@ from abc import ABCMeta, abstractmethod
 
 from sklearn.base import BaseEstimator
 
-from ..training.progress import search_progress
 from . import _fitting, _predict
 from ._callbacks import CallbackSupportMixin
-from ._fitting import _validate_changed  # noqa: F401  (the searches' refusals, _stacks.py)
 from ._params import BASE_CONSTRAINTS, STOCHASTIC_SOLVERS
-from ._spec import seeds as _seeds  # noqa: F401  (the searches' refusals, _stacks.py)
 
 
 @functools.cache
@@ -78,8 +75,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------------ fit
     def _fit(self, X, y, sample_weight=None, incremental=False):
-        # a fit run by a search (scikit-learn's path) advances the search's bar
-        return _fitting.fit(self, X, y, sample_weight, incremental, bar=search_progress())
+        return _fitting.fit(self, X, y, sample_weight, incremental)
 
     def _fit_many(self, X, y, jobs, sample_weight=None, progress=None) -> list:
         """Fit one copy of this estimator per job, all as one stack.
@@ -93,8 +89,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             job must share this estimator's structure (:data:`STRUCTURAL`).
         sample_weight : array-like of shape (n_samples,), default=None
         progress : SearchProgress, default=None
-            The search's bar, advanced by the stack's model-epochs; None
-            takes the bar of the search running in this thread, if any.
+            The search's bar, advanced by the stack's model-epochs.
 
         Returns
         -------
@@ -103,8 +98,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             .fit(X[rows], y[rows])`` up to floating-point rounding, or the
             ``ValueError`` its fit raised (a diverged training).
         """
-        bar = search_progress() if progress is None else progress
-        return _fitting.fit_many(self, X, y, jobs, sample_weight, bar)
+        return _fitting.fit_many(self, X, y, jobs, sample_weight, progress)
 
     def _continue_many(self, X, y, models, rows, sample_weight=None, progress=None) -> list:
         """Train fitted models further, all as one stack, by ``self.max_iter`` epochs.
@@ -131,12 +125,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             The model trained further (in place), or the ``ValueError`` its
             training raised (a diverged training).
         """
-        bar = search_progress() if progress is None else progress
-        return _fitting.continue_many(self, X, y, models, rows, sample_weight, bar)
-
-    # a fit's first checks, as steps a search runs before any training (_stacks.py)
-    _prepare = _fitting.prepare
-    _member_rows = _fitting.split_rows
+        return _fitting.continue_many(self, X, y, models, rows, sample_weight, progress)
 
     # -------------------------------------------------------------- predict
     _forward = _predict.forward

@@ -28,7 +28,7 @@ from ._spec import build_spec, seeds
 from ._store import store_job
 
 
-def fit(est, X, y, sample_weight, incremental, bar=None):
+def fit(est, X, y, sample_weight, incremental):
     """``fit`` / ``partial_fit``: one job, its ``n_init`` models in one stack."""
     first_pass = not hasattr(est, "coefs_") or (not est.warm_start and not incremental)
     X, Y, w, cfg = prepare(est, X, y, sample_weight, incremental, first_pass)
@@ -53,7 +53,7 @@ def fit(est, X, y, sample_weight, incremental, bar=None):
         leaves, leaf_name = 1 if incremental else est.max_iter, "epoch"
     tasks = FitTasks.start(est, X, y, sample_weight, leaves, leaf_name)
     with oom_guard(est):
-        train_models(est, cfg, X, Y, w, models, [est], first_pass, incremental, tasks, bar)
+        train_models(est, cfg, X, Y, w, models, [est], first_pass, incremental, tasks)
     if tasks is not None:
         tasks.finish()
     return est
@@ -67,7 +67,7 @@ def fit_many(est, X, y, jobs, sample_weight=None, bar=None) -> list:
     ests, models = [], []
     for params, rows in jobs:
         job = clone(est).set_params(**params)
-        _validate_changed(job, params)
+        validate_changed(job, params)
         for name in ("n_features_in_", "feature_names_in_", "classes_", "_label_binarizer"):
             if hasattr(est, name):
                 setattr(job, name, getattr(est, name))
@@ -97,7 +97,7 @@ def continue_many(est, X, y, fitted, rows, sample_weight=None, bar=None) -> list
     return [errors.get(id(m), m) for m in fitted]
 
 
-def _validate_changed(est, params) -> None:
+def validate_changed(est, params) -> None:
     """``est._validate_params()`` for a clone of a validated estimator: only the
     parameters set on it (all of them when one is nested, ``step__name``)."""
     if any("__" in name for name in params):

@@ -16,11 +16,12 @@ import warnings
 import numpy as np
 from sklearn.base import clone
 
-from ._base import _seeds, _validate_changed
+from . import _fitting
 from ._config import FitConfig
+from ._spec import seeds
 
 
-def fit_many(estimator, X, y, jobs, sample_weight=None) -> list:
+def fit_many(estimator, X, y, jobs, sample_weight=None, progress=None) -> list:
     """Fit one copy of ``estimator`` per job, all as one stack.
 
     Parameters
@@ -35,6 +36,9 @@ def fit_many(estimator, X, y, jobs, sample_weight=None) -> list:
         Each job is ``clone(estimator).set_params(**params)`` fitted on
         ``X[rows], y[rows]`` (e.g. a search candidate on a CV fold).
     sample_weight : array-like of shape (n_samples,), default=None
+    progress : SearchProgress, default=None
+        A search's bar (:class:`skdl.training.progress.SearchProgress`),
+        advanced by the stack's model-epochs as it trains.
 
     Returns
     -------
@@ -43,10 +47,10 @@ def fit_many(estimator, X, y, jobs, sample_weight=None) -> list:
         rounding, or the ``ValueError`` its training raised (a diverged
         training) when the stack holds several jobs.
     """
-    return estimator._fit_many(X, y, jobs, sample_weight=sample_weight)
+    return estimator._fit_many(X, y, jobs, sample_weight=sample_weight, progress=progress)
 
 
-def continue_many(estimator, X, y, models, rows, sample_weight=None) -> list:
+def continue_many(estimator, X, y, models, rows, sample_weight=None, progress=None) -> list:
     """Train fitted models ``estimator.max_iter`` more epochs, all as one stack.
 
     Each model resumes from its own weights, optimizer and loop state,
@@ -64,6 +68,8 @@ def continue_many(estimator, X, y, models, rows, sample_weight=None) -> list:
         ``X[rows[i]]`` and stands at the same :func:`resume_point`.
     rows : list of index arrays, one per model.
     sample_weight : array-like of shape (n_samples,), default=None
+    progress : SearchProgress, default=None
+        As in :func:`fit_many`.
 
     Returns
     -------
@@ -71,7 +77,7 @@ def continue_many(estimator, X, y, models, rows, sample_weight=None) -> list:
         The model trained further (in place), or the ``ValueError`` its
         training raised (a diverged training).
     """
-    return estimator._continue_many(X, y, models, rows, sample_weight)
+    return estimator._continue_many(X, y, models, rows, sample_weight, progress=progress)
 
 
 def resume_point(model) -> tuple[int, int]:
@@ -119,7 +125,7 @@ def stack_refusals(estimator, X, y, jobs, sample_weight=None) -> list[str | None
         if why is not None:
             return [why] * len(jobs)
         try:
-            X, Y, _, cfg = template._prepare(X, y, sample_weight, False, True, set())
+            X, Y, _, cfg = _fitting.prepare(template, X, y, sample_weight, False, True, set())
         except (ValueError, TypeError) as exc:
             return [str(exc)] * len(jobs)
         return [_job_refusal(template, X, Y, cfg, params, rows) for params, rows in jobs]
@@ -135,11 +141,11 @@ def _job_refusal(template, X, Y, cfg, params, rows) -> str | None:
             setattr(est, name, getattr(template, name))
     rows = np.asarray(rows)
     try:
-        _validate_changed(est, params)
+        _fitting.validate_changed(est, params)
         job_cfg = FitConfig.from_estimator(est, X.shape[1], Y.shape[1], cfg.torch_dtype)
         job_cfg.check_data(est, n_samples=len(rows), incremental=False, warned=set())
-        members = [(est, seed, rows) for seed in _seeds(est.random_state, est.n_init)]
-        template._member_rows(Y, members, False)
+        members = [(est, seed, rows) for seed in seeds(est.random_state, est.n_init)]
+        _fitting.split_rows(template, Y, members, False)
     except (ValueError, TypeError) as exc:
         return str(exc)
     return None

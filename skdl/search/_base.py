@@ -175,6 +175,8 @@ class _Evaluator:
         curves = [[None] * n_splits for _ in range(n_candidates)]
         epochs = [_model_epochs(self.estimator, p) for p in candidate_params]
         with self._progress(sum(epochs) * n_splits) as bar:
+            # stacks trained in this process advance the bar epoch by epoch
+            ctx.progress = bar if n_workers == 1 else None
             finished, best = 0, -np.inf
             for piece, unconverged in self.parallel(tasks):
                 self.unconverged += unconverged

@@ -60,6 +60,13 @@ class Context:
     n_candidates: int
     fit_params: dict
     score_kwargs: dict  # scorer, score_params, return_train_score, error_score, verbose
+    # the search's bar, advanced epoch by epoch by stacks trained in this process;
+    # None when the tasks run elsewhere (they are counted as their results return)
+    progress: object = None
+
+    def __getstate__(self) -> dict:
+        """A context sent to another process leaves the bar behind."""
+        return {**self.__dict__, "progress": None}
 
     def __sizeof__(self) -> int:
         """The data's size, so joblib's dask backend scatters a context once, not per task
@@ -233,29 +240,35 @@ def _train(ctx: Context, group: Group, pairs: list[tuple[int, int]]) -> list:
         n_chunks = -(-len(kept) // _stack_size(final, len(kept)))
         for chunk in np.array_split(np.asarray(kept, dtype=int), n_chunks) if kept else ():
             part = [jobs[i] for i in chunk]
-            fitted = fit_splitting_on_oom(final, X, y, part, sample_weight, keep_errors=True)
+            fitted = fit_splitting_on_oom(
+                final, X, y, part, sample_weight, keep_errors=True, progress=ctx.progress
+            )
             models.update(zip([keys[i] for i in chunk], fitted))
     if name is None:
         return [models[key] for key in pairs]
     return [_assemble(template, preps[s], models[(m, s)]) for m, s in pairs]
 
 
-def fit_splitting_on_oom(final, X, y, jobs: list, sample_weight=None, keep_errors=False) -> list:
+def fit_splitting_on_oom(
+    final, X, y, jobs: list, sample_weight=None, keep_errors=False, progress=None
+) -> list:
     """``fit_many(final, X, y, jobs)``; a stack that runs out of device memory (or
     would, by the estimate) is split in two and each half tried again, down to
     single fits. A single fit's error (the estimator's out-of-memory message...)
     is raised, or with ``keep_errors`` returned as that fit's result. Any other
-    error of a stack of several fits is raised: it belongs to no one fit."""
+    error of a stack of several fits is raised: it belongs to no one fit.
+    ``progress`` (a search's bar) is advanced by the stacks' model-epochs."""
     try:
-        return fit_many(final, X, y, jobs, sample_weight=sample_weight)
+        return fit_many(final, X, y, jobs, sample_weight=sample_weight, progress=progress)
     except Exception as exc:
         if len(jobs) == 1 and keep_errors:
             return [exc]
         if len(jobs) == 1 or not isinstance(exc, (OutOfMemoryError, FitTooLargeError)):
             raise
         half = len(jobs) // 2
-        return fit_splitting_on_oom(final, X, y, jobs[:half], sample_weight, keep_errors) + (
-            fit_splitting_on_oom(final, X, y, jobs[half:], sample_weight, keep_errors)
+        args = (sample_weight, keep_errors, progress)
+        return fit_splitting_on_oom(final, X, y, jobs[:half], *args) + (
+            fit_splitting_on_oom(final, X, y, jobs[half:], *args)
         )
 
 

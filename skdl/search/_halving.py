@@ -177,7 +177,15 @@ def _continue_splitting_on_oom(ctx, final, part: list) -> list:
     models = [model for _, model in part]
     rows = [np.asarray(ctx.splits[s][0]) for (_, s), _ in part]
     try:
-        return continue_many(final, ctx.X, ctx.y, models, rows, ctx.fit_params.get("sample_weight"))
+        return continue_many(
+            final,
+            ctx.X,
+            ctx.y,
+            models,
+            rows,
+            ctx.fit_params.get("sample_weight"),
+            progress=ctx.progress,
+        )
     except Exception as exc:
         if len(part) == 1:
             return [exc]

@@ -13,7 +13,6 @@ does not import it.
 
 from __future__ import annotations
 
-import contextvars
 import sys
 import time
 
@@ -199,14 +198,6 @@ def _isatty(stream) -> bool:
 
 
 # ---------------------------------------------------------------- searches
-_SEARCH = contextvars.ContextVar("skdl_search_progress", default=None)
-
-
-def search_progress():
-    """The :class:`SearchProgress` of the search running in this thread, or None."""
-    return _SEARCH.get()
-
-
 class StackBar:
     """A stack's observer advancing a search's :class:`SearchProgress` by the
     models that trained each epoch; :meth:`finish` adds the epochs that models
@@ -255,7 +246,6 @@ class SearchProgress:
         self.stream = stream
         self.done = 0
         self._bar = None
-        self._token = None
         self._tic = None
         self._next_line = 0
         self._fields = {}
@@ -278,13 +268,9 @@ class SearchProgress:
                     leave=True,
                 )
         self._tic = time.perf_counter()
-        self._token = _SEARCH.set(self)
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if self._token is not None:
-            _SEARCH.reset(self._token)
-            self._token = None
         if self._bar is not None:
             self._bar.close()
             self._bar = None

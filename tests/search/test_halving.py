@@ -46,9 +46,9 @@ def test_max_iter_rungs_resume_and_equal_scikit_learns(monkeypatch):
     resumed = []
     original = MLPClassifier._continue_many
 
-    def spy(self, X, y, models, rows, sample_weight=None):
+    def spy(self, X, y, models, rows, sample_weight=None, progress=None):
         resumed.append((self.max_iter, len(models)))
-        return original(self, X, y, models, rows, sample_weight)
+        return original(self, X, y, models, rows, sample_weight, progress)
 
     monkeypatch.setattr(MLPClassifier, "_continue_many", spy)
     grid = {"learning_rate_init": [0.001, 0.003, 0.01, 0.03, 0.1], "alpha": [1e-4, 1e-1]}
@@ -73,9 +73,9 @@ def test_cosine_by_name_trains_afresh_at_each_rung_and_equals_scikit_learns(monk
     resumed = []
     original = MLPClassifier._continue_many
 
-    def spy(self, X, y, models, rows, sample_weight=None):
+    def spy(self, X, y, models, rows, sample_weight=None, progress=None):
         resumed.append(len(models))
-        return original(self, X, y, models, rows, sample_weight)
+        return original(self, X, y, models, rows, sample_weight, progress)
 
     monkeypatch.setattr(MLPClassifier, "_continue_many", spy)
     grid = {"learning_rate_init": [0.003, 0.01, 0.03, 0.1]}

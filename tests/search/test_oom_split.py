@@ -28,11 +28,11 @@ def test_stack_too_big_for_memory_is_split_and_results_are_unchanged(monkeypatch
     real = BaseMLP._fit_many
     sizes = []
 
-    def fit_many_with_a_memory_limit(self, X, y, jobs, sample_weight=None):
+    def fit_many_with_a_memory_limit(self, X, y, jobs, sample_weight=None, progress=None):
         sizes.append(len(jobs))
         if len(jobs) > 4:  # pretend more than 4 models do not fit on the device
             raise OutOfMemoryError("CUDA out of memory (simulated)")
-        return real(self, X, y, jobs, sample_weight=sample_weight)
+        return real(self, X, y, jobs, sample_weight=sample_weight, progress=progress)
 
     monkeypatch.setattr(BaseMLP, "_fit_many", fit_many_with_a_memory_limit)
     fused = GridSearchCV(_estimator(), GRID, cv=cv).fit(X, y)
@@ -48,7 +48,7 @@ def test_stack_too_big_for_memory_is_split_and_results_are_unchanged(monkeypatch
 def test_a_single_fit_that_does_not_fit_raises(monkeypatch):
     X, y = load_iris(return_X_y=True)
 
-    def always_oom(self, X, y, jobs, sample_weight=None):
+    def always_oom(self, X, y, jobs, sample_weight=None, progress=None):
         raise OutOfMemoryError("CUDA out of memory (simulated)")
 
     monkeypatch.setattr(BaseMLP, "_fit_many", always_oom)

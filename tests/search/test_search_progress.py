@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 import skdl
 from skdl.model_selection import GridSearchCV
 from skdl.search._base import _model_epochs
-from skdl.training.progress import SearchProgress, search_progress
+from skdl.training.progress import SearchProgress
 
 
 class FakeTTY(io.StringIO):
@@ -89,13 +89,11 @@ def test_terminal_gets_a_tqdm_bar():
     pytest.importorskip("tqdm")
     out = FakeTTY()
     with SearchProgress(30, desc="search", stream=out) as bar:
-        assert search_progress() is bar
         bar.advance(10)
         bar.note(best_split_score="0.5000")
         bar.advance_to(30)
         bar.advance(5)  # clipped: never past the total
         assert bar.done == 30
-    assert search_progress() is None
     text = out.getvalue()
     assert "30/30" in text and "model-epoch" in text
 
@@ -121,3 +119,26 @@ def test_model_epochs_of_a_candidate():
     assert _model_epochs(pipe, {"mlpclassifier": LogisticRegression()}) == 0
     assert _model_epochs(est, {"max_iter": "bad"}) == 0
     assert np.isscalar(_model_epochs(est, {}))
+
+
+def test_an_open_bar_is_not_hidden_state_for_estimators(digits):
+    """A search's bar reaches a stack only as an argument: a fit made while one is
+    open (in this thread) leaves it alone."""
+    X, y = digits
+    with SearchProgress(100, stream=io.StringIO()) as bar:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            _mlp(max_iter=3).fit(X, y)
+        assert bar.done == 0
+
+
+def test_fit_many_advances_the_bar_it_is_given(digits):
+    from skdl.estimators import fit_many
+
+    X, y = digits
+    rows = np.arange(len(y))
+    with SearchProgress(6, stream=io.StringIO()) as bar:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fit_many(_mlp(max_iter=3), X, y, [({}, rows), ({"alpha": 0.1}, rows)], progress=bar)
+        assert bar.done == 6

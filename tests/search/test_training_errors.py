@@ -47,10 +47,10 @@ def _engine_fails(monkeypatch, when):
     """``fit_many`` raises a simulated engine error for the stacks ``when(jobs)`` picks."""
     real = BaseMLP._fit_many
 
-    def fit_many(self, X, y, jobs, sample_weight=None):
+    def fit_many(self, X, y, jobs, sample_weight=None, progress=None):
         if when(jobs):
             raise ValueError("simulated engine error")
-        return real(self, X, y, jobs, sample_weight=sample_weight)
+        return real(self, X, y, jobs, sample_weight=sample_weight, progress=progress)
 
     monkeypatch.setattr(BaseMLP, "_fit_many", fit_many)
 
