@@ -25,7 +25,13 @@ def step_flops(units, batch_rows: int, k: int = 1) -> float:
 
 @contextmanager
 def cpu_threads(device: torch.device, flops: float):
-    """Use one intra-op thread for small CPU work, then restore torch's setting."""
+    """Use one intra-op thread for small CPU work, then restore torch's setting.
+
+    With torch's OpenMP backend (its CPU builds) the setting belongs to the
+    calling thread (OpenMP's per-thread ``nthreads`` variable), so a fit in one
+    thread neither sees nor changes another thread's setting, and saving and
+    restoring around the work is exact (``tests/training/test_threads.py``).
+    """
     if device.type != "cpu" or flops >= SMALL_STEP_FLOPS:
         yield
         return

@@ -172,7 +172,10 @@ def test_the_curve_findings_through_a_search_and_a_target_transformer():
     report = diagnose(search, X, y)  # the validation score: best_estimator_'s MLP's
     assert report.val_score == search.best_estimator_[-1].best_validation_score_
     assert [f.kind for f in report.findings] == ["not converged"]
-    reg = TransformedTargetRegressor(MLPRegressor(hidden_layer_sizes=(8,), max_iter=2))
+    # seeded: unseeded, about 1 start in 25 falls by less than the 1% a
+    # "not converged" finding needs over these 2 epochs
+    mlp = MLPRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+    reg = TransformedTargetRegressor(mlp)
     reg = _fit(reg, X / 16, y.astype(float))
     report = diagnose(reg, train_score=0.5, val_score=0.4)
     assert [f.kind for f in report.findings] == ["not converged"]
