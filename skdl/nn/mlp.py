@@ -369,8 +369,8 @@ def forward_train(
         mask = None
         if keep[i] is not None:
             u = noise.uniform(i, h.shape, h.dtype)
-            # 1/keep where u < keep, else 0: (u < keep) as float arithmetic, 3.5x
-            # faster on the CPU than comparing and converting the booleans
+            # 1/keep where u < keep, else 0, as float arithmetic in one buffer:
+            # comparing makes a bool tensor that then needs a conversion pass
             out = None if ws is None else ws(f"mask{i}", h.shape, h)
             mask = torch.sub(keep[i], u, out=out).sign_().clamp_min_(0).div_(keep[i])
             h = h.mul_(mask) if in_place else h * mask
