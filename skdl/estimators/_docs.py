@@ -180,8 +180,10 @@ default='auto'
         average: mean probabilities for the classifier (``predict`` takes
         their argmax, ``predict_log_proba`` the log of the mean), mean
         prediction for the regressor. ``coefs_`` / ``intercepts_`` then hold
-        the member that ``ensemble=False`` would keep. Not with
-        ``partial_fit`` or ``warm_start`` (yet). The members' spread:
+        the member that ``ensemble=False`` would keep. ``warm_start=True`` and
+        ``partial_fit`` continue every member (each from its own weights,
+        optimizer and generator state; ``n_init`` must stay the number of
+        members; no ``partial_fit`` with bagging). The members' spread:
         ``MLPRegressor.predict(X, return_std=True)``,
         ``MLPClassifier.predict_proba_members(X)``.
 

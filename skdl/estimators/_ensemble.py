@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import warnings
 from numbers import Integral
+from types import SimpleNamespace
 
 import numpy as np
 from sklearn.metrics import accuracy_score, r2_score
@@ -53,6 +54,41 @@ def check_params(est) -> None:
             "Out of bag estimation only available if bootstrap=True. Set bootstrap=True "
             "(with ensemble=True) or oob_score=False."
         )
+
+
+def check_continuation(est, incremental: bool) -> None:
+    """Refuse ``partial_fit`` with bagging: a member's sample is a draw of the
+    whole training set, which a stream of chunks never shows at once."""
+    if incremental and bags(est):
+        given = "bootstrap=True" if est.bootstrap else f"max_samples={est.max_samples!r}"
+        raise ValueError(
+            f"partial_fit does not support bagging ({given}): each member draws its "
+            "sample from the whole training set. Fit on all the data (warm_start=True "
+            "continues the members), or set bootstrap=False and max_samples=None."
+        )
+
+
+def resume_sources(est) -> list:
+    """What each member of a fitted ensemble continues from (``warm_start``,
+    ``partial_fit``): its weights and its optimizer, loop and generator state."""
+    members = getattr(est, "members_", None)
+    if members is None:
+        raise ValueError(
+            "This model was fitted with ensemble=False, so it has one network to "
+            "continue, not n_init members. Fit from scratch (warm_start=False) to "
+            "train an ensemble, or set ensemble=False."
+        )
+    if len(members) != est.n_init:
+        raise ValueError(
+            f"n_init={est.n_init}, but the fitted ensemble has {len(members)} members. "
+            f"Set n_init={len(members)} to continue them, or fit from scratch "
+            "(warm_start=False)."
+        )
+    states = getattr(est, "_members_solver_state", None) or [None] * len(members)
+    return [
+        SimpleNamespace(coefs_=coefs, intercepts_=intercepts, _solver_state=state)
+        for (coefs, intercepts), state in zip(members, states)
+    ]
 
 
 def n_draws(est, n_samples: int, sample_weight) -> int:

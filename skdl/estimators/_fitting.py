@@ -37,14 +37,13 @@ def fit(est, X, y, sample_weight, incremental):
             f"y has {Y.shape[1]} outputs but the model was fitted with {est.n_outputs_}. "
             "Fit from scratch (warm_start=False) to change the number of outputs."
         )
-    if est.ensemble and (incremental or not first_pass):
-        raise ValueError(
-            "ensemble=True does not support partial_fit or warm_start yet; fit "
-            "from scratch (warm_start=False) or use ensemble=False."
-        )
     if not first_pass:
         check_fitted_layout(est, cfg, incremental)
-    n_init = 1 if not first_pass else est.n_init
+    if est.ensemble:
+        _ensemble.check_continuation(est, incremental)
+    # a continued ensemble resumes every member; a continued single model, the kept one
+    resume_from = _ensemble.resume_sources(est) if est.ensemble and not first_pass else None
+    n_init = est.n_init if first_pass or resume_from else 1
     all_rows = np.arange(X.shape[0])  # one array shared by the n_init models
     models = [(est, seed, all_rows) for seed in seeds(est.random_state, n_init)]
     if est.solver == "lbfgs":  # a task per iteration, and one left open at the end
@@ -53,7 +52,19 @@ def fit(est, X, y, sample_weight, incremental):
         leaves, leaf_name = 1 if incremental else est.max_iter, "epoch"
     tasks = FitTasks.start(est, X, y, sample_weight, leaves, leaf_name)
     with oom_guard(est):
-        train_models(est, cfg, X, Y, w, models, [est], first_pass, incremental, tasks)
+        train_models(
+            est,
+            cfg,
+            X,
+            Y,
+            w,
+            models,
+            [est],
+            first_pass,
+            incremental,
+            tasks,
+            resume_from=resume_from,
+        )
     if tasks is not None:
         tasks.finish()
     return est
@@ -168,15 +179,17 @@ def check_fitted_layout(est, cfg, incremental) -> None:
 
 
 def train_models(
-    est, cfg, X, Y, w, models, jobs, first_pass, incremental, tasks=None, bar=None
-) -> list:
+    est, cfg, X, Y, w, models, jobs, first_pass, incremental, tasks=None, bar=None,
+    resume_from=None,
+) -> list:  # fmt: skip
     """Train one network per model ``(estimator, seed, rows)`` as one stack and
     store each job's kept model; returns ``(job, error)`` of the jobs whose
     training diverged (a lone job raises instead).
 
     ``tasks`` (a plain fit only) reports each epoch to scikit-learn's callbacks;
     ``bar``, a search's :class:`~skdl.training.progress.SearchProgress`, counts
-    the stack's model-epochs.
+    the stack's model-epochs. ``resume_from`` (a continued ensemble): what each
+    model resumes from, in the order of ``models`` (else each model's estimator).
     """
     device, dtype = resolve_device(est.device), cfg.torch_dtype
     n_rows = max(len(m[2]) for m in models)
@@ -189,7 +202,8 @@ def train_models(
     data = DeviceData.from_arrays(X, Y, w, dtype, device, stream=False if lbfgs else None)
     rows = split_rows(est, Y, models, incremental)
     rows.weights, drawn = _ensemble.member_weights(models, Y, w)  # bagging (issue 16)
-    spec = build_spec(est, cfg, models, first_pass, incremental, int(rows.n_train.max()))
+    n_train = int(rows.n_train.max())
+    spec = build_spec(est, cfg, models, first_pass, incremental, n_train, resume_from)
     for job in jobs:
         if first_pass:
             job.n_outputs_ = Y.shape[1]

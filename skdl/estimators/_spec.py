@@ -36,8 +36,10 @@ def seeds(random_state, n_init: int) -> list[int]:
 
 
 def resume_of(est, ests) -> Resume:
-    """Where fitted estimators ``ests`` continue: their weights and, when every
-    one has it, the optimizer (same ``solver`` only), loop and generator state."""
+    """Where fitted models ``ests`` continue: their weights and, when every one
+    has it, the optimizer (same ``solver`` only), loop and generator state.
+    Each is a fitted estimator, or what an ensemble keeps of a member (an
+    object with ``coefs_``, ``intercepts_`` and ``_solver_state``)."""
     n_layers = len(ests[0].coefs_)
     coefs = [np.stack([e.coefs_[i] for e in ests]) for i in range(n_layers)]
     intercepts = [np.stack([e.intercepts_[i] for e in ests]) for i in range(n_layers)]
@@ -70,11 +72,15 @@ def _warn_zeros(cfg, ests) -> None:
         )
 
 
-def build_spec(est, cfg: FitConfig, models, first_pass: bool, incremental: bool, n_train: int):
+def build_spec(
+    est, cfg: FitConfig, models, first_pass: bool, incremental: bool, n_train: int,
+    resume_from=None,
+):  # fmt: skip
     """The :class:`StackSpec` of ``models`` (``(estimator, seed, rows)``) for
-    ``est``'s structure ``cfg``; ``n_train``: the most training rows of a model."""
+    ``est``'s structure ``cfg``; ``n_train``: the most training rows of a model;
+    ``resume_from``: what each model continues from (default: its estimator)."""
     ests = [m[0] for m in models]
-    resume = None if first_pass else resume_of(est, ests)
+    resume = None if first_pass else resume_of(est, resume_from or ests)
     if first_pass:
         _warn_zeros(cfg, ests)
     # a warm-start fit restarts the horizon-bound 'cosine' (partial_fit counts on)

@@ -83,13 +83,18 @@ def _solver_state(est, result, best) -> dict:
 
 
 def store_members(est, result, idx) -> None:
-    """With ``ensemble=True``, keep every model of this job (``members_``)."""
+    """With ``ensemble=True``, keep every model of this job (``members_``) and
+    what each resumes from (``_members_solver_state``: ``warm_start``, ``partial_fit``)."""
     if not est.ensemble:
-        for name in ("members_", "members_history_"):
+        for name in ("members_", "members_history_", "_members_solver_state"):
             est.__dict__.pop(name, None)
         return
     est.members_ = [result.weights(int(i)) for i in idx]
     est.members_history_ = [History(result.state.history[int(i)]) for i in idx]
+    stochastic = result.optimizer is not None
+    est._members_solver_state = (
+        [_solver_state(est, result, int(i)) for i in idx] if stochastic else None
+    )
 
 
 def _last_finite(diverged_at: int) -> str:

@@ -67,5 +67,12 @@ def _fitted_state(est) -> dict:
         } | {"sparse_input_": getattr(lb, "sparse_input_", False)}
     solver = getattr(est, "_solver_state", None)
     if solver is not None:
-        state["_solver_state"] = dict(solver) | {"loop": dataclasses.asdict(solver["loop"])}
+        state["_solver_state"] = _solver_dict(solver)
+    members = getattr(est, "_members_solver_state", None)
+    if members is not None:
+        state["_members_solver_state"] = [_solver_dict(s) for s in members]
     return state
+
+
+def _solver_dict(solver: dict) -> dict:
+    return dict(solver) | {"loop": dataclasses.asdict(solver["loop"])}

@@ -22,6 +22,7 @@ def _restore_state(est, fitted: dict) -> None:
     _check_members(est, fitted)
     lb_state = fitted.pop("_label_binarizer", None)
     solver = fitted.pop("_solver_state", None)
+    member_solvers = fitted.pop("_members_solver_state", None)
     lb = None
     if lb_state is not None:
         _check_classes(fitted | {"_label_binarizer": lb_state})
@@ -48,8 +49,9 @@ def _restore_state(est, fitted: dict) -> None:
     if "members_history_" in fitted:
         est.members_history_ = [History(h) for h in est.members_history_]
     if solver is not None:
-        solver = dict(solver, loop=LoopState(**solver["loop"]))
-        est._solver_state = solver
+        est._solver_state = dict(solver, loop=LoopState(**solver["loop"]))
+    if member_solvers is not None:
+        est._members_solver_state = [dict(s, loop=LoopState(**s["loop"])) for s in member_solvers]
 
 
 def _check_device(device) -> None:

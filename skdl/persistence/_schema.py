@@ -157,6 +157,13 @@ def _members(value, where):
     return members
 
 
+def _members_solver_state(value, where):
+    """An ensemble's members' resume states, one :func:`_solver_state` each."""
+    if value is None:
+        return None
+    return [_solver_state(s, f"{where}[{i}]") for i, s in enumerate(_list(value, where))]
+
+
 def _histories(value, where):
     return [_records(h, f"{where}[{i}]") for i, h in enumerate(_list(value, where))]
 
@@ -192,6 +199,7 @@ _SCHEMA = {
     # ensembles (ensemble=True, bagging), checked against coefs_ by _check_members
     "members_": _members,
     "members_history_": _histories,
+    "_members_solver_state": _members_solver_state,
     "estimators_samples_": _samples,
     "oob_score_": _real,
 }
@@ -263,13 +271,19 @@ def _check_layers(est, fitted: dict) -> None:
         raise _Bad(
             f"it has {len(names)} feature names for n_features_in_={fitted['n_features_in_']}."
         )
-    solver = fitted.get("_solver_state")
-    if solver is not None:
-        n_params = sum(a.size for a in coefs + intercepts)
+    n_params = sum(a.size for a in coefs + intercepts)
+    solvers = [("_solver_state", fitted.get("_solver_state"))]
+    solvers += [
+        (f"_members_solver_state[{i}]", s)
+        for i, s in enumerate(fitted.get("_members_solver_state") or ())
+    ]
+    for name, solver in solvers:
+        if solver is None:
+            continue
         for k, v in solver["optimizer"].items():
             if v.shape[1] not in (1, n_params):
                 raise _Bad(
-                    f"fitted._solver_state.optimizer.{k} has shape {v.shape}, but the "
+                    f"fitted.{name}.optimizer.{k} has shape {v.shape}, but the "
                     f"network has {n_params} weights."
                 )
 
@@ -313,8 +327,8 @@ def _check_members(est, fitted: dict) -> None:
                 f"{sorted({str(g[1]) for g in got})}, but coefs_ and intercepts_ have "
                 f"{[e[0] for e in expected]}; the file is corrupted."
             )
-    for key in ("members_history_", "estimators_samples_"):
-        if key in fitted and len(fitted[key]) != len(members):
+    for key in ("members_history_", "estimators_samples_", "_members_solver_state"):
+        if fitted.get(key) is not None and len(fitted[key]) != len(members):
             raise _Bad(
                 f"it has {len(fitted[key])} {key} for {len(members)} members; it is corrupted."
             )

@@ -150,15 +150,7 @@ class _Evaluator:
                 f"totalling {n_candidates * n_splits} fits ({fused} of them in "
                 f"{len(groups)} fused groups)"
             )
-        ctx = Context(
-            self.estimator,
-            self.X,
-            self.y,
-            splits,
-            n_candidates,
-            self.routed.estimator.fit,
-            self.score_kwargs,
-        )
+        ctx = self._context(splits, n_candidates)
         n_workers = effective_n_jobs(self.search.n_jobs)
         by_fold = isinstance(self.estimator, Pipeline)
         tasks = [
@@ -190,6 +182,13 @@ class _Evaluator:
                     if np.isfinite(best):
                         bar.note(best_split_score=f"{best:.4f}")
         return out, curves
+
+    def _context(self, splits, n_candidates: int) -> Context:
+        """What every task of this ``evaluate_candidates`` call shares."""
+        fit_params = self.routed.estimator.fit
+        return Context(
+            self.estimator, self.X, self.y, splits, n_candidates, fit_params, self.score_kwargs
+        )
 
     def _progress(self, total: int):
         """The search's bar (``verbose >= 1``), or a context giving None."""

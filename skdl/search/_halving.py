@@ -32,7 +32,7 @@ from sklearn.pipeline import Pipeline
 from .._compat import BaseSuccessiveHalving, _num_samples
 from ..estimators import FitTooLargeError, OutOfMemoryError, continue_many, resume_point
 from ._base import FusedSearchMixin, _Evaluator
-from ._fused import Context, _score_fitted, _stack_size, _train, run_single, score_failed
+from ._fused import _score_fitted, _stack_size, _train, run_single, score_failed
 from ._plan import _freeze, folds_fuse, group_candidates
 
 
@@ -105,15 +105,7 @@ class _HalvingEvaluator(_Evaluator):
 
     def _resume(self, candidate_params, splits) -> list:
         """Fit (first rung) or resume (later rungs) every candidate x split; score them."""
-        ctx = Context(
-            self.estimator,
-            self.X,
-            self.y,
-            splits,
-            len(candidate_params),
-            self.routed.estimator.fit,
-            self.score_kwargs,
-        )
+        ctx = self._context(splits, len(candidate_params))
         groups, singles = group_candidates(self.estimator, candidate_params)
         out = []
         for c in singles:

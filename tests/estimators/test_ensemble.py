@@ -54,8 +54,68 @@ def test_ensemble_clone_and_errors(iris):
     est = MLPClassifier(n_init=2, ensemble=True, **KW)
     assert clone(est).get_params()["ensemble"] is True
     fitted = clone(est).set_params(warm_start=True).fit(X, y)
-    with pytest.raises(ValueError, match="warm_start"):
-        fitted.fit(X, y)
+    with pytest.raises(ValueError, match="n_init=3, but the fitted ensemble has 2 members"):
+        fitted.set_params(n_init=3).fit(X, y)
+    single = MLPClassifier(warm_start=True, **KW).fit(X, y)
+    with pytest.raises(ValueError, match="fitted with ensemble=False"):
+        single.set_params(ensemble=True).fit(X, y)
+    bag = MLPClassifier(n_init=2, ensemble=True, bootstrap=True, **KW)
+    with pytest.raises(ValueError, match="partial_fit does not support bagging"):
+        bag.partial_fit(X, y, classes=[0, 1, 2])
+
+
+def _members_max_diff(ens, separate) -> float:
+    return max(
+        np.abs(a - b).max()
+        for (coefs, intercepts), sep in zip(ens.members_, separate)
+        for a, b in zip([*coefs, *intercepts], [*sep.coefs_, *sep.intercepts_])
+    )
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_warm_start_continues_every_member_as_a_separate_warm_start(iris, early_stopping):
+    X, y = iris
+    kw = dict(KW, max_iter=6, early_stopping=early_stopping, n_iter_no_change=100)
+    ens = MLPClassifier(n_init=3, ensemble=True, random_state=0, **kw).fit(X, y)
+    ens.set_params(warm_start=True, max_iter=4).fit(X, y)
+    seps = []
+    for j in range(3):
+        sep = MLPClassifier(random_state=j, **kw).fit(X, y)
+        seps.append(sep.set_params(warm_start=True, max_iter=4).fit(X, y))
+    assert _members_max_diff(ens, seps) < 1e-10
+    assert [len(h) for h in ens.members_history_] == [len(s.history_) for s in seps]
+    mean = np.mean([s.predict_proba(X) for s in seps], axis=0)
+    np.testing.assert_allclose(ens.predict_proba(X), mean, atol=1e-6)
+
+
+def test_partial_fit_continues_every_member(iris):
+    X, y = iris
+    Xr, yr = X[:, :3], X[:, 3]
+    ens = MLPRegressor(n_init=2, ensemble=True, random_state=0, **KW)
+    seps = [MLPRegressor(random_state=j, **KW) for j in range(2)]
+    for chunk in np.array_split(np.arange(len(yr)), 3):
+        ens.partial_fit(Xr[chunk], yr[chunk])
+        for sep in seps:
+            sep.partial_fit(Xr[chunk], yr[chunk])
+    assert _members_max_diff(ens, seps) < 1e-10
+    mean, std = ens.predict(Xr, return_std=True)
+    preds = np.stack([s.predict(Xr) for s in seps])
+    np.testing.assert_allclose(mean, preds.mean(0), atol=1e-6)
+    np.testing.assert_allclose(std, preds.std(0), atol=1e-6)
+
+
+def test_a_saved_ensemble_continues_as_the_original(iris, tmp_path):
+    import skdl
+
+    X, y = iris
+    ens = MLPClassifier(n_init=2, ensemble=True, random_state=0, **KW).fit(X, y)
+    skdl.save(ens, tmp_path / "ens.skdl")
+    loaded = skdl.load(tmp_path / "ens.skdl")
+    for model in (ens, loaded):
+        model.set_params(warm_start=True, max_iter=5).fit(X, y)
+    for (c1, i1), (c2, i2) in zip(ens.members_, loaded.members_):
+        for a, b in zip([*c1, *i1], [*c2, *i2]):
+            np.testing.assert_array_equal(a, b)
 
 
 # ------------------------------------------------------------ uncertainty
