@@ -37,7 +37,7 @@ from ..estimators import (
     resolve_device,
     stack_refusals,
 )
-from ._plan import Group, final_step
+from ._plan import Group, final_step, stack_chunks
 
 _CURVE_KEYS = ("train_loss", "val_loss", "val_score")
 
@@ -237,8 +237,9 @@ def _train(ctx: Context, group: Group, pairs: list[tuple[int, int]]) -> list:
         refusals = stack_refusals(final, X, y, jobs, sample_weight)
         models.update((key, None) for key, why in zip(keys, refusals) if why is not None)
         kept = [i for i, why in enumerate(refusals) if why is None]
-        n_chunks = -(-len(kept) // _stack_size(final, len(kept)))
-        for chunk in np.array_split(np.asarray(kept, dtype=int), n_chunks) if kept else ():
+        size = _stack_size(final, len(kept))
+        for chunk in stack_chunks([keys[i][1] for i in kept], size) if kept else ():
+            chunk = [kept[i] for i in chunk]
             part = [jobs[i] for i in chunk]
             fitted = fit_splitting_on_oom(
                 final, X, y, part, sample_weight, keep_errors=True, progress=ctx.progress

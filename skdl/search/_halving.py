@@ -33,7 +33,7 @@ from .._compat import BaseSuccessiveHalving, _num_samples
 from ..estimators import FitTooLargeError, OutOfMemoryError, continue_many, resume_point
 from ._base import FusedSearchMixin, _Evaluator
 from ._fused import _score_fitted, _stack_size, _train, run_single, score_failed
-from ._plan import _freeze, folds_fuse, group_candidates
+from ._plan import _freeze, folds_fuse, group_candidates, stack_chunks
 
 
 class _NoCallbacks:
@@ -118,8 +118,8 @@ class _HalvingEvaluator(_Evaluator):
     def _run_group(self, ctx, group, n_splits: int) -> list:
         budget = int(group.structural[self.search.resource])
         fresh, resume, done = [], {}, []
-        for m, (_, params, _) in enumerate(group.members):
-            for s in range(n_splits):
+        for s in range(n_splits):  # split-major: a split's fits can share batches
+            for m, (_, params, _) in enumerate(group.members):
                 prev = self.models.get(self._key(params, s))
                 if prev is None:
                     fresh.append((m, s))
@@ -153,8 +153,8 @@ class _HalvingEvaluator(_Evaluator):
         """``items`` ((member, split), model) trained ``extra`` more epochs, stacked."""
         final = clone(ctx.estimator).set_params(**{**group.structural, "max_iter": extra})
         out = []
-        n_chunks = -(-len(items) // _stack_size(final, len(items)))
-        for chunk in np.array_split(np.arange(len(items)), n_chunks):
+        size = _stack_size(final, len(items))
+        for chunk in stack_chunks([s for (_, s), _ in items], size):
             part = [items[i] for i in chunk]
             trained = _continue_splitting_on_oom(ctx, final, part)
             out += [(key, model) for (key, _), model in zip(part, trained)]

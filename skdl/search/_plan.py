@@ -151,3 +151,30 @@ def task_pairs(group: Group, n_splits: int, n_workers: int, by_fold: bool) -> li
         return [[(m, s) for m, s in pairs if s in set(f.tolist())] for f in folds]
     chunks = np.array_split(np.arange(len(pairs)), min(n_workers, len(pairs)))
     return [[pairs[i] for i in chunk] for chunk in chunks]
+
+
+MIN_SHARED_STACK = 8
+"""A split with at least this many fits of a group gets stacks of its own: the
+models of a stack on one split (one ``random_state``) read the same batches,
+gathered once (:meth:`~skdl.training.data.StackRows.shares_order`). Fewer go
+into stacks with other splits' fits, where a bigger stack gains more than the
+shared gather would."""
+
+
+def stack_chunks(splits: list[int], size: int) -> list[np.ndarray]:
+    """Indices into ``splits`` (each fit's split) in stacks of at most ``size`` fits.
+
+    A split with :data:`MIN_SHARED_STACK` fits or more is cut into stacks of
+    its own, as even as can be; the other fits are pooled, in order, and cut
+    the same way.
+    """
+    by_split: dict[int, list[int]] = {}
+    for i, s in enumerate(splits):
+        by_split.setdefault(s, []).append(i)
+    own = [ix for ix in by_split.values() if len(ix) >= MIN_SHARED_STACK]
+    pooled = [i for ix in by_split.values() if len(ix) < MIN_SHARED_STACK for i in ix]
+    chunks = []
+    for ix in [*own, pooled] if pooled else own:
+        arr = np.asarray(ix, dtype=int)
+        chunks += np.array_split(arr, -(-len(arr) // size))
+    return chunks

@@ -222,6 +222,22 @@ class StackRows:
         valid_t = torch.from_numpy(valid).to(device, non_blocking=True)
         return idx_t, valid_t
 
+    def shares_order(self, generators: list[torch.Generator] | None) -> bool:
+        """Whether every model reads the same rows in the same order in every
+        epoch: the same training rows and, with ``generators`` (shuffling), the
+        same generator state. A search's candidates on one fold with one
+        ``random_state`` do; a stack of ``n_init`` restarts (a seed each) does not.
+        Then each batch is gathered once and read by every model."""
+        if self.k < 2 or self.padded:
+            return False
+        first = self.train[0]
+        if not all(r is first or np.array_equal(r, first) for r in self.train[1:]):
+            return False
+        if generators is None:
+            return True
+        state = generators[0].get_state()
+        return all(torch.equal(g.get_state(), state) for g in generators[1:])
+
     def row_weights(self, idx: Tensor) -> Tensor | None:
         """The per-model weights of the rows ``idx [K, m]`` (same device), or None."""
         if self.weights is None:

@@ -158,13 +158,21 @@ class _Snapshots:
             self.params.copy_(self.best)
 
 
-def _run_epoch(ctx, spec, data, rows, params, grad, optimizer, lr, order, w_order):
-    """One pass over every model's rows; returns the summed batch losses ``[K]``."""
+def _run_epoch(ctx, spec, data, rows, params, grad, optimizer, lr, order, w_order, shared):
+    """One pass over every model's rows; returns the summed batch losses ``[K]``.
+
+    ``shared``: every model's ``order`` is the same (:meth:`StackRows.shares_order`),
+    so each batch is gathered once and broadcast to the K models, a stride-0
+    view that the batched products read in place: the same values as K
+    gathered copies, without writing them (digits, 32 models, one thread:
+    the first layer's two products and the gather 2.6 vs 2.0 ms a step).
+    """
     k, device = params.shape[0], params.device
     first_padded = int(rows.n_train.min())
     loss_acc = torch.zeros(k, dtype=params.dtype, device=device)
+    source = order[:1] if shared else order
     for s in range(0, int(rows.n_train.max()), spec.batch_size):
-        batch = order[:, s : s + spec.batch_size]
+        batch = source[:, s : s + spec.batch_size]
         wb = None if w_order is None else w_order[:, s : s + spec.batch_size]
         mask = None
         if rows.padded and s >= first_padded:
@@ -172,6 +180,8 @@ def _run_epoch(ctx, spec, data, rows, params, grad, optimizer, lr, order, w_orde
             # host: no sync, and no masking while every model has rows)
             mask = torch.as_tensor(s < rows.n_train, device=device).view(k, 1)
         x, y = data.batch(batch, ctx.workspace)
+        if shared:
+            x, y = x.expand(k, -1, -1), y.expand(k, -1, -1)
         train_step(ctx, params, grad, optimizer, x, y, wb, lr, mask, loss_acc)
     return loss_acc
 
@@ -220,7 +230,8 @@ def _epoch_weights(data, rows, order, valid, dtype):
     return data.on_device(w_order)
 
 
-def _epoch(ctx, spec, data, rows, params, grad, optimizer, lr_np, generators, weighted, val):
+def _epoch(ctx, spec, data, rows, params, grad, optimizer, lr_np, generators, weighted, val,
+           shared):  # fmt: skip
     """Run one epoch; returns the mean training losses and the validation loss
     and score of every model (numpy ``[K]``; None without a validation set)."""
     k = params.shape[0]
@@ -228,7 +239,9 @@ def _epoch(ctx, spec, data, rows, params, grad, optimizer, lr_np, generators, we
     lr = torch.as_tensor(lr_np, dtype=optimizer.scalar_dtype).view(k, 1).to(params.device)
     order, valid = rows.epoch_order(generators if spec.shuffle else None, data.index_device)
     w_order = _epoch_weights(data, rows, order, valid, params.dtype) if weighted else None
-    loss_acc = _run_epoch(ctx, spec, data, rows, params, grad, optimizer, lr, order, w_order)
+    loss_acc = _run_epoch(
+        ctx, spec, data, rows, params, grad, optimizer, lr, order, w_order, shared
+    )
     loss = _read_losses(loss_acc, params, rows.n_train.astype(np.float64))
     if val is None:
         return loss, None, None
@@ -284,6 +297,7 @@ def train(
     grad = torch.zeros_like(params)
     val = _validation_set(spec, data, rows)
     weighted = rows.padded or rows.weights is not None or not bool(torch.all(data.w == 1))
+    shared = rows.shares_order(generators if spec.shuffle else None)
     n_train = rows.n_train.astype(np.float64)
     active = np.ones(k, dtype=bool)
     snaps = _Snapshots(params, spec.early_stopping)
@@ -302,8 +316,9 @@ def train(
             tic = time.perf_counter()
             lr_np = _learning_rates(spec, state, lr_init, n_train, state.epoch)
             losses = _epoch(
-                ctx, spec, data, rows, params, grad, optimizer, lr_np, generators, weighted, val
-            )
+                ctx, spec, data, rows, params, grad, optimizer, lr_np, generators, weighted, val,
+                shared,
+            )  # fmt: skip
             state.epoch += 1
             state.t += int(n_train[0])
             _conclude(spec, state, result, snaps, active, losses, lr_np, lr_init,

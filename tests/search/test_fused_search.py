@@ -422,3 +422,19 @@ def test_n_iter_in_cv_results_is_each_fits_epochs():
         for k, (train, _) in enumerate(CV.split(X, Y)):
             fitted = est.set_params(alpha=alpha).fit(X[train], Y[train])
             assert ours.cv_results_[f"split{k}_n_iter"][c] == fitted.n_iter_
+
+
+def test_stack_chunks_give_big_splits_stacks_of_their_own():
+    from skdl.search._plan import MIN_SHARED_STACK, stack_chunks
+
+    n = MIN_SHARED_STACK
+    splits = [0] * (2 * n) + [1] * n + [2] * 2 + [3] * 3
+    chunks = stack_chunks(splits, size=n)
+    assert sorted(i for c in chunks for i in c) == list(range(len(splits)))
+    assert all(len(c) <= n for c in chunks)
+    # splits 0 and 1 alone in their stacks; the small splits 2 and 3 pooled
+    for c in chunks:
+        kinds = {splits[i] for i in c}
+        assert len(kinds) == 1 or kinds <= {2, 3}
+    assert [len(c) for c in chunks] == [n, n, n, 5]
+    assert stack_chunks([0, 0, 1], size=32)[0].tolist() == [0, 1, 2]
