@@ -21,7 +21,9 @@ from sklearn.model_selection import ParameterSampler
 from sklearn.utils import check_random_state
 
 from .._compat import Interval
-from ._base import FusedSearchMixin
+from ._base import FusedSearchMixin, _Evaluator
+from ._halving import _HalvingEvaluator
+from ._plan import final_step
 from ._search import _ATTRIBUTES, _COMMON_PARAMETERS, _NOTES
 
 _LOG_UNIFORM = {"loguniform", "reciprocal"}
@@ -117,6 +119,8 @@ def _narrow_one(dist, values, shrink):
         kept = [v for v in dist if any(_same(v, t) for t in values)]
         return kept or dist
     name = getattr(getattr(dist, "dist", None), "name", None)
+    if name not in {*_LOG_UNIFORM, "uniform", "randint"}:
+        return dist  # any other distribution, scipy's or one of the user's: sampled as is
     lo, hi = (float(b) for b in dist.support())
     if name in _LOG_UNIFORM and _loc(dist) == 0:
         inside = [min(max(float(v), lo), hi) for v in values]
@@ -155,16 +159,55 @@ def _rank_key(results, refit) -> str:
     return min(key for key in results if key.startswith("rank_test_"))
 
 
-def top_candidates(results, k, refit=True) -> list[dict]:
+def top_candidates(results, k, refit=True, rows=None) -> list[dict]:
     """Parameters of the ``k`` best candidates of ``cv_results_``, best first.
 
     Candidates are ordered by the rank of the refit metric (``refit`` when it
     names a scorer, else ``'score'``, else the first scorer by name); ties and
     failed fits (ranked last by scikit-learn) keep their order of evaluation.
+    ``rows``: the indices of the rows to choose from (default: all).
     """
     ranks = np.asarray(results[_rank_key(results, refit)])
-    order = np.argsort(ranks, kind="stable")[:k]
+    rows = np.arange(len(ranks)) if rows is None else np.asarray(rows, dtype=int)
+    order = rows[np.argsort(ranks[rows], kind="stable")[:k]]
     return [results["params"][i] for i in order]
+
+
+def halving_rungs(n_candidates: int, max_resources: int, factor: float) -> list[tuple[int, int]]:
+    """``(n_candidates, n_resources)`` of each rung of one successive-halving round.
+
+    As many rungs as scikit-learn's halving needs to end with fewer than
+    ``factor`` candidates (``1 + floor(log_factor(n_candidates))``), fewer when
+    the first rung would get less than one epoch. Each rung keeps
+    ``ceil(n / factor)`` of the previous rung's ``n`` candidates and
+    ``factor`` times its resources; the last rung trains ``max_resources``
+    epochs exactly, the full fit.
+
+    >>> halving_rungs(27, 90, 3)
+    [(27, 3), (9, 10), (3, 30), (1, 90)]
+    >>> halving_rungs(10, 4, 2)
+    [(10, 1), (5, 2), (3, 4)]
+    """
+    n_rungs = 1
+    while factor**n_rungs <= n_candidates:
+        n_rungs += 1
+    while n_rungs > 1 and max_resources / factor ** (n_rungs - 1) < 1:
+        n_rungs -= 1
+    rungs, n = [], n_candidates
+    for i in range(n_rungs):
+        resources = int(max_resources / factor ** (n_rungs - 1 - i))
+        rungs.append((n, max_resources if i == n_rungs - 1 else max(resources, 1)))
+        n = math.ceil(n / factor)
+    return rungs
+
+
+def _full_budget_rows(results) -> np.ndarray | None:
+    """Rows of ``cv_results_`` trained with the most resources (the last rungs of
+    halving rounds); None without halving (every row counts)."""
+    if "n_resources" not in results:
+        return None
+    n_resources = np.asarray(results["n_resources"])
+    return np.flatnonzero(n_resources == n_resources.max())
 
 
 class CoarseToFineSearchCV(FusedSearchMixin, _sk.RandomizedSearchCV):
@@ -180,6 +223,17 @@ class CoarseToFineSearchCV(FusedSearchMixin, _sk.RandomizedSearchCV):
     ``cv_results_`` holds every round's candidates, in order, with an int
     array ``cv_results_["round"]``; the best candidate is chosen among all of
     them.
+
+    With ``halving=True`` each round is a successive halving over the epochs
+    (``max_iter``), as :class:`HalvingRandomSearchCV` with
+    ``resource='max_iter'`` does: the round's candidates first train a few
+    epochs, the best ``1 / factor`` of them train ``factor`` times longer, and
+    so on (:func:`halving_rungs`), the last rung training the estimator's
+    full ``max_iter``. Kept candidates resume their models instead of
+    training again (see :class:`HalvingRandomSearchCV`). ``cv_results_``
+    then also has ``iter`` (the rung within its round) and ``n_resources``
+    (the rung's epochs); the narrowing and the best candidate only consider
+    candidates trained for the full ``max_iter``.
 
     Parameters
     ----------
@@ -212,6 +266,15 @@ class CoarseToFineSearchCV(FusedSearchMixin, _sk.RandomizedSearchCV):
         round's: round ``r`` spans at least ``shrink ** r`` of the original
         width (wider when the top candidates are further apart). 1 never
         narrows numeric ranges.
+
+    halving : bool, default=False
+        Whether each round is a successive halving over ``max_iter`` (see
+        above) rather than ``n_iter`` full fits.
+
+    factor : float, default=3
+        With ``halving=True``: each rung keeps ``ceil(n / factor)`` of its
+        ``n`` candidates and trains them ``factor`` times as many epochs.
+        Must be above 1.
 
     {_COMMON_PARAMETERS}
 
@@ -262,6 +325,8 @@ class CoarseToFineSearchCV(FusedSearchMixin, _sk.RandomizedSearchCV):
         "n_rounds": [Interval(Integral, 1, None, closed="left")],
         "top_k": [Interval(Integral, 1, None, closed="left")],
         "shrink": [Interval(Real, 0, 1, closed="right")],
+        "halving": ["boolean"],
+        "factor": [Interval(Real, 1, None, closed="neither")],
     }
 
     def __init__(
@@ -273,6 +338,8 @@ class CoarseToFineSearchCV(FusedSearchMixin, _sk.RandomizedSearchCV):
         n_rounds=3,
         top_k=3,
         shrink=0.5,
+        halving=False,
+        factor=3,
         scoring=None,
         n_jobs=None,
         refit=True,
@@ -300,6 +367,31 @@ class CoarseToFineSearchCV(FusedSearchMixin, _sk.RandomizedSearchCV):
         self.n_rounds = n_rounds
         self.top_k = top_k
         self.shrink = shrink
+        self.halving = halving
+        self.factor = factor
+
+    @property
+    def _evaluator(self):
+        """Halving rounds resume their rungs' models; plain rounds fit afresh."""
+        return _HalvingEvaluator if self.halving else _Evaluator
+
+    @property
+    def resource(self) -> str | None:
+        """The parameter halving rounds grow: the final estimator's ``max_iter``."""
+        if not self.halving:
+            return None
+        name, _ = final_step(self.estimator)
+        return "max_iter" if name is None else f"{name}__max_iter"
+
+    @staticmethod
+    def _select_best_index(refit, refit_metric, results):
+        """The best candidate; with halving rounds, among those trained for the full
+        ``max_iter`` (as scikit-learn's halving picks among its last rung)."""
+        rows = _full_budget_rows(results)
+        if callable(refit) or rows is None:
+            return _sk.RandomizedSearchCV._select_best_index(refit, refit_metric, results)
+        ranks = np.asarray(results[f"rank_test_{refit_metric}"])[rows]
+        return int(rows[np.argmin(ranks)])
 
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
         """Evaluate ``n_rounds`` rounds, each sampled around the best candidates so far."""
@@ -308,7 +400,8 @@ class CoarseToFineSearchCV(FusedSearchMixin, _sk.RandomizedSearchCV):
         search_ctx = _begin(callback_ctx, self, "search", max_subtasks=self.n_rounds)
         for round_ in range(self.n_rounds):
             if results is not None:
-                top = top_candidates(results, self.top_k, self.refit)
+                top = top_candidates(results, self.top_k, self.refit, _full_budget_rows(results))
+                top = [{k: v for k, v in p.items() if k != self.resource} for p in top]
                 space = narrow(self.param_distributions, top, self.shrink**round_)
             candidates = list(ParameterSampler(space, self.n_iter, random_state=rng))
             if self.verbose > 0:
@@ -320,12 +413,48 @@ class CoarseToFineSearchCV(FusedSearchMixin, _sk.RandomizedSearchCV):
                 max_subtasks=len(candidates) * self.n_splits_,
                 sequential_subtasks=False,
             )
-            more = {"round": [round_] * len(candidates)}
-            results = evaluate_candidates(candidates, more_results=more, callback_ctx=round_ctx)
+            if self.halving:
+                results = self._halving_round(evaluate_candidates, candidates, round_, round_ctx)
+            else:
+                more = {"round": [round_] * len(candidates)}
+                results = evaluate_candidates(candidates, more_results=more, callback_ctx=round_ctx)
             if round_ctx is not None:
                 round_ctx.call_on_fit_task_end(estimator=self)
         if search_ctx is not None:
             search_ctx.call_on_fit_task_end(estimator=self)
+
+    def _halving_round(self, evaluate_candidates, candidates, round_, round_ctx):
+        """One round as successive halving over ``max_iter``; returns ``cv_results_``."""
+        resource = self.resource
+        if any(resource in c for c in candidates):
+            raise ValueError(
+                f"Cannot use parameter {resource} as the resource of halving rounds since "
+                "it is part of the searched parameters; remove it from "
+                "param_distributions or set halving=False."
+            )
+        _, final = final_step(self.estimator)
+        max_iter = int(final.get_params()["max_iter"])
+        results = None
+        for rung, (n, n_resources) in enumerate(
+            halving_rungs(len(candidates), max_iter, self.factor)
+        ):
+            if results is not None:  # the previous rung's best n, best first
+                rows = np.flatnonzero(
+                    (np.asarray(results["round"]) == round_)
+                    & (np.asarray(results["iter"]) == rung - 1)
+                )
+                kept = top_candidates(results, n, self.refit, rows)
+                candidates = [{k: v for k, v in p.items() if k != resource} for p in kept]
+            if self.verbose > 0:
+                print(f"Round {round_}, rung {rung}: {n} candidates, {n_resources} epochs")
+            more = {
+                "round": [round_] * n,
+                "iter": [rung] * n,
+                "n_resources": [n_resources] * n,
+            }
+            params = [{**c, resource: n_resources} for c in candidates]
+            results = evaluate_candidates(params, more_results=more, callback_ctx=round_ctx)
+        return results
 
 
 def _begin(ctx, search, task_name, **kwargs):

@@ -62,6 +62,19 @@ def _continues(estimator, params: dict) -> bool:
     )
 
 
+def _reuse(prev, budget: int) -> str:
+    """How a candidate's fitted model ``prev`` serves a rung of ``budget`` epochs:
+    ``'done'`` (it is that rung's fit: it trained exactly ``budget`` epochs, or
+    stopped by the no-improvement rule within them, where a fresh fit stops
+    too), ``'resume'`` (it trained fewer: continue it) or ``'fresh'`` (it
+    trained more, as in a later round of ``CoarseToFineSearchCV``: fit anew)."""
+    if prev.n_iter_ < prev.max_iter:  # stopped by the no-improvement rule
+        return "done" if prev.n_iter_ <= budget else "fresh"
+    if prev.n_iter_ == budget:
+        return "done"
+    return "resume" if prev.n_iter_ < budget else "fresh"
+
+
 class _HalvingEvaluator(_Evaluator):
     """``evaluate_candidates`` whose rungs resume the models of the previous one."""
 
@@ -121,10 +134,11 @@ class _HalvingEvaluator(_Evaluator):
         for s in range(n_splits):  # split-major: a split's fits can share batches
             for m, (_, params, _) in enumerate(group.members):
                 prev = self.models.get(self._key(params, s))
-                if prev is None:
+                how = "fresh" if prev is None else _reuse(prev, budget)
+                if how == "fresh":
                     fresh.append((m, s))
-                elif prev.n_iter_ < prev.max_iter or prev.n_iter_ >= budget:
-                    done.append(((m, s), prev))  # stopped by the no-improvement rule
+                elif how == "done":
+                    done.append(((m, s), prev))
                 else:
                     key = resume_point(prev)
                     resume.setdefault(key, []).append(((m, s), prev))

@@ -228,3 +228,102 @@ def test_multimetric_narrows_on_the_refit_metric():
 def test_invalid_parameters_raise(params, match):
     with pytest.raises(InvalidParameterError, match=match):
         CoarseToFineSearchCV(_clf(), SPACE, **params).fit(X, Y)
+
+
+# halving rounds
+
+
+@pytest.mark.parametrize(
+    ("n", "max_iter", "factor", "expected"),
+    [
+        (27, 90, 3, [(27, 3), (9, 10), (3, 30), (1, 90)]),
+        (9, 20, 3, [(9, 2), (3, 6), (1, 20)]),
+        (10, 4, 2, [(10, 1), (5, 2), (3, 4)]),  # capped: a rung has at least one epoch
+        (2, 30, 3, [(2, 30)]),  # fewer candidates than factor: one full rung
+        (8, 12, 2.5, [(8, 1), (4, 4), (2, 12)]),
+    ],
+)
+def test_halving_rungs_by_hand(n, max_iter, factor, expected):
+    from skdl.search._coarse_to_fine import halving_rungs
+
+    assert halving_rungs(n, max_iter, factor) == expected
+
+
+def _halving_search(est, space=SPACE, **kw):
+    params = dict(n_iter=9, n_rounds=2, top_k=2, cv=CV, random_state=0, halving=True)
+    return CoarseToFineSearchCV(est, space, **{**params, **kw})
+
+
+def _prefixed(space):
+    return {f"mlpclassifier__{k}": v for k, v in space.items()}
+
+
+@pytest.fixture(scope="module")
+def halved():
+    return _halving_search(_clf()).fit(X, Y)
+
+
+def test_halving_rounds_record_rungs_and_pick_the_best_full_fit(halved):
+    res = halved.cv_results_
+    # two rounds of 9 candidates, rungs (9, 1), (3, 5), (1, 15)
+    assert res["round"].tolist() == [0] * 13 + [1] * 13
+    assert res["iter"].tolist() == ([0] * 9 + [1] * 3 + [2]) * 2
+    assert res["n_resources"].tolist() == ([1] * 9 + [5] * 3 + [15]) * 2
+    assert all(p["max_iter"] == r for p, r in zip(res["params"], res["n_resources"]))
+    full = np.flatnonzero(res["n_resources"] == 15)
+    assert halved.best_index_ in full
+    assert halved.best_score_ == res["mean_test_score"][full].max()
+    assert halved.best_estimator_.max_iter == 15
+    # each rung keeps the previous rung's best: rung 1 of round 0 holds the
+    # top 3 of its rung 0
+    rung0 = np.flatnonzero((res["round"] == 0) & (res["iter"] == 0))
+    top3 = rung0[np.argsort(-res["mean_test_score"][rung0], kind="stable")[:3]]
+    strip = lambda p: {k: v for k, v in p.items() if k != "max_iter"}  # noqa: E731
+    assert [strip(res["params"][i]) for i in top3] == [
+        strip(res["params"][i]) for i in range(9, 12)
+    ]
+
+
+def test_halving_rounds_resume_exactly_as_fresh_fits(halved):
+    # a pipeline's rungs train afresh (fused, not resumed): same scores
+    fresh = _halving_search(make_pipeline(_clf()), _prefixed(SPACE)).fit(X, Y)
+    a, b = halved.cv_results_, fresh.cv_results_
+    assert_allclose(a["mean_test_score"], b["mean_test_score"], atol=1e-6)
+    strip = lambda p: {k.split("__")[-1]: v for k, v in p.items()}  # noqa: E731
+    assert [strip(p) for p in a["params"]] == [strip(p) for p in b["params"]]
+
+
+class _Choice:
+    """A distribution skdl does not narrow: a round samples from all its values."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def rvs(self, random_state=None):
+        return self.values[random_state.randint(len(self.values))]
+
+
+def test_a_candidate_sampled_again_in_a_later_round_trains_afresh():
+    # round 1 resamples round 0's candidates, whose last models trained the
+    # full max_iter: its first rung must fit them anew for a few epochs
+    space = {"learning_rate_init": _Choice([1e-3, 3e-2])}
+    kw = dict(n_iter=3, n_rounds=2, top_k=3, cv=CV, random_state=0, halving=True)
+    bare = CoarseToFineSearchCV(_clf(), space, **kw).fit(X, Y)
+    piped = CoarseToFineSearchCV(make_pipeline(_clf()), _prefixed(space), **kw).fit(X, Y)
+    res = bare.cv_results_
+    assert res["n_resources"].tolist() == [5, 5, 5, 15] * 2
+    again = [p["learning_rate_init"] for p in res["params"][4:7]]
+    assert res["params"][3]["learning_rate_init"] in again
+    assert_allclose(res["mean_test_score"], piped.cv_results_["mean_test_score"], atol=1e-6)
+
+
+def test_halving_refuses_max_iter_among_the_searched_parameters():
+    space = {**SPACE, "max_iter": [5, 10]}
+    with pytest.raises(ValueError, match="Cannot use parameter max_iter as the resource"):
+        CoarseToFineSearchCV(_clf(), space, n_iter=3, cv=CV, halving=True).fit(X, Y)
+
+
+def test_a_distribution_of_the_users_own_is_not_narrowed():
+    # any object with rvs (scikit-learn's only requirement) passes through
+    dist = _Choice([1, 2])
+    assert narrow({"a": dist}, [{"a": 1}], 0.5)["a"] is dist
