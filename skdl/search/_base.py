@@ -104,6 +104,7 @@ class _Evaluator:
         self.params, self.out, self.curves, self.more = [], [], [], {}
         self.results = {}
         self.unconverged = []  # the ConvergenceWarning messages of the CV fits
+        self.bar = None  # the search's one bar (verbose >= 1), opened by the first batch
 
     def __call__(self, candidate_params, cv=None, more_results=None, callback_ctx=None):
         """scikit-learn's ``evaluate_candidates``; ``callback_ctx`` is unused (no callbacks)."""
@@ -169,7 +170,8 @@ class _Evaluator:
         with self._progress(sum(epochs) * n_splits) as bar:
             # stacks trained in this process advance the bar epoch by epoch
             ctx.progress = bar if n_workers == 1 else None
-            finished, best = 0, -np.inf
+            finished = 0 if bar is None else bar.done  # this batch's fits start here
+            best = self.best
             for piece, unconverged in self.parallel(tasks):
                 self.unconverged += unconverged
                 for candidate, split, result, curve in piece:
@@ -179,9 +181,16 @@ class _Evaluator:
                     best = max(best, _first_score(result))
                 if bar is not None:
                     bar.advance_to(finished)  # fits run elsewhere: counted on return
-                    if np.isfinite(best):
-                        bar.note(best_split_score=f"{best:.4f}")
+                    self.note_best(best)
         return out, curves
+
+    best = -np.inf  # the best test score of a single fit so far, shown on the bar
+
+    def note_best(self, score: float) -> None:
+        """Show the best single-fit test score so far on the bar."""
+        self.best = max(self.best, score)
+        if self.bar is not None and np.isfinite(self.best):
+            self.bar.note(best_split_score=f"{self.best:.4f}")
 
     def _context(self, splits, n_candidates: int) -> Context:
         """What every task of this ``evaluate_candidates`` call shares."""
@@ -191,10 +200,22 @@ class _Evaluator:
         )
 
     def _progress(self, total: int):
-        """The search's bar (``verbose >= 1``), or a context giving None."""
+        """A context giving the search's bar (``verbose >= 1``; else None), its
+        total grown by this batch's ``total`` model-epochs. The bar stays open
+        across batches (halving rungs, coarse-to-fine rounds) until :meth:`close`."""
         if self.search.verbose <= 0:
             return nullcontext()
-        return SearchProgress(total, desc=type(self.search).__name__)
+        if self.bar is None:
+            self.bar = SearchProgress(total, desc=type(self.search).__name__).__enter__()
+        else:
+            self.bar.extend(total)
+        return nullcontext(self.bar)
+
+    def close(self) -> None:
+        """Finish the search's bar (its last line, or tqdm's closing)."""
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 def _warn_unconverged(cv_messages: list, n_cv_fits: int, refit_messages: list, refit) -> None:
@@ -271,7 +292,10 @@ class FusedSearchMixin:
         parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
         evaluate = self._evaluator(self, base_estimator, X, y, scorers, routed, parallel)
         with parallel:
-            self._run_search(evaluate)
+            try:
+                self._run_search(evaluate)
+            finally:
+                evaluate.close()
             first_test_score = evaluate.out[0]["test_scores"]
             self.multimetric_ = isinstance(first_test_score, dict)
             if callable(self.scoring) and self.multimetric_:

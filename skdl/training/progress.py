@@ -221,9 +221,11 @@ class StackBar:
 class SearchProgress:
     """One bar over every model a search trains, counted in model-epochs.
 
-    A search's ``verbose >= 1`` opens one per batch of candidates
-    (``evaluate_candidates`` call). Its total is the epochs every fit may run
-    (``max_iter x n_init`` per candidate and split). When the fits run in this
+    A search's ``verbose >= 1`` opens one for the whole search; each batch of
+    candidates (``evaluate_candidates`` call: a halving rung, a coarse-to-fine
+    round) adds the epochs its fits may run to the total (:meth:`extend`):
+    ``max_iter x n_init`` per candidate and split, or the epochs a resumed
+    fit adds. When the fits run in this
     thread, each stack advances it epoch by epoch (:meth:`advance`, called by
     the training loop for the models that trained) and then by the epochs its
     early-stopped models skipped; fits in other processes move it as their
@@ -242,6 +244,7 @@ class SearchProgress:
 
     def __init__(self, total: int, desc: str = "search", stream=None):
         self.total = max(int(total), 1)
+        self._planned = int(total) > 0  # whether total counts planned epochs (not the floor 1)
         self.desc = desc
         self.stream = stream
         self.done = 0
@@ -274,9 +277,20 @@ class SearchProgress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-        elif self._next_line <= self.total and self.done > 0:
-            self._print()
+        elif self.done > 0:
+            self._print(final=True)  # the one "done" line, when the search ends
         return False
+
+    def extend(self, n: int) -> None:
+        """Add ``n`` model-epochs to the total: the next rung or round of a search
+        that evaluates its candidates in several batches, on the same bar."""
+        if n <= 0:
+            return
+        self.total = self.total + int(n) if self.done or self._planned else max(int(n), 1)
+        self._planned = True
+        if self._bar is not None:
+            self._bar.total = self.total
+            self._bar.refresh()
 
     def advance(self, n: int) -> None:
         """Count ``n`` more model-epochs (clipped at the total)."""
@@ -286,8 +300,8 @@ class SearchProgress:
         self.done += n
         if self._bar is not None:
             self._bar.update(n)
-        elif self.done >= self._next_line:
-            self._print()
+        elif self._next_line <= self.done < self.total:
+            self._print()  # at the total, the search may add a rung: its end prints
 
     def advance_to(self, done: int) -> None:
         """Count up to ``done`` model-epochs (no-op if already there)."""
@@ -299,10 +313,10 @@ class SearchProgress:
         if self._bar is not None:
             self._bar.set_postfix(self._fields, refresh=False)
 
-    def _print(self) -> None:
+    def _print(self, final: bool = False) -> None:
         elapsed = time.perf_counter() - self._tic
         numbers = "".join(f"  {k}={v}" for k, v in self._fields.items())
-        if self.done >= self.total:
+        if final:
             when = f"done in {_fmt_seconds(elapsed)}"
         else:
             when = f"eta {_fmt_seconds(elapsed / self.done * (self.total - self.done))}"

@@ -142,3 +142,37 @@ def test_fit_many_advances_the_bar_it_is_given(digits):
             warnings.simplefilter("ignore", ConvergenceWarning)
             fit_many(_mlp(max_iter=3), X, y, [({}, rows), ({"alpha": 0.1}, rows)], progress=bar)
         assert bar.done == 6
+
+
+def test_coarse_to_fine_rounds_share_one_bar(digits, capsys):
+    """Two rounds of 2 candidates x 2 folds x 4 epochs: one bar whose total grows
+    by each round, one closing line, at the whole search's 32 model-epochs."""
+    from skdl.model_selection import CoarseToFineSearchCV
+
+    X, y = digits
+    search = CoarseToFineSearchCV(
+        _mlp(max_iter=4), {"alpha": [1e-5, 1e-4, 1e-3, 1e-2]}, n_iter=2, n_rounds=2,
+        top_k=2, cv=KFold(2), verbose=1, random_state=0,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    err = capsys.readouterr().err
+    assert err.count("CoarseToFineSearchCV:") >= 2
+    done = [line for line in err.splitlines() if "done in" in line]
+    assert len(done) == 1 and "32/32 model-epochs (100%)" in done[0]
+    assert "best_split_score=" in done[0]
+
+
+def test_bar_total_grows_and_prints_done_once():
+    out = io.StringIO()
+    with SearchProgress(10, desc="s", stream=out) as bar:
+        bar.advance(10)
+        bar.extend(10)
+        bar.advance(10)
+    text = out.getvalue()
+    assert text.count("done in") == 1 and "20/20 model-epochs (100%)" in text
+    assert "10/10" not in text  # reaching a batch's end is not the search's end
+    first = SearchProgress(0, desc="s", stream=io.StringIO())
+    first.extend(7)
+    assert first.total == 7
