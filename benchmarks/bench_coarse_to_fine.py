@@ -10,7 +10,12 @@ same wide space (``learning_rate_init`` and ``alpha`` log-uniform over 5 and 7
 decades, ``dropout`` uniform in [0, 0.5]) with the same 3 folds, so both make
 24 x 3 fits. The first round of the coarse-to-fine search is the first 8
 candidates of the random search (same ``random_state``); its other 16 are
-sampled around the best so far instead of from the whole space.
+sampled around the best so far instead of from the whole space. A third
+search, ``CoarseToFineSearchCV(halving=True, factor=3, n_iter=24, n_rounds=3)``,
+makes each round a successive halving over the epochs: 24 candidates for 3
+epochs, the best 8 for 10, the best 3 for 30, about the model-epochs of
+8 full fits a round, so about the same budget as the other two (its best CV
+score is among its 9 full fits).
 
 Reported per data set, averaged over ``--seeds`` seeds (search, folds and
 network seeds): the best cross-validated score (the quantity each search
@@ -82,7 +87,7 @@ def bench_dataset(name: str, seeds: int, n_iter: int, n_rounds: int, epochs: int
     est_cls, cv_cls = (
         (MLPClassifier, StratifiedKFold) if task == "classification" else (MLPRegressor, KFold)
     )
-    rows = {"rs": [], "ctf": []}
+    rows = {"rs": [], "ctf": [], "half": []}
     for seed in range(seeds):
         X_tr, X_te, y_tr, y_te = _data(name, seed)
         est = est_cls(hidden_layer_sizes=(64,), max_iter=epochs, device=device, random_state=seed)
@@ -90,9 +95,13 @@ def bench_dataset(name: str, seeds: int, n_iter: int, n_rounds: int, epochs: int
         common = dict(cv=cv, random_state=seed)
         rs = RandomizedSearchCV(est, SPACE, n_iter=n_iter * n_rounds, **common)
         ctf = CoarseToFineSearchCV(est, SPACE, n_iter=n_iter, n_rounds=n_rounds, **common)
+        half = CoarseToFineSearchCV(
+            est, SPACE, n_iter=n_iter * n_rounds, n_rounds=n_rounds, halving=True, **common
+        )
         rows["rs"].append(_run(rs, X_tr, y_tr, X_te, y_te))
         rows["ctf"].append(_run(ctf, X_tr, y_tr, X_te, y_te))
-    rs, ctf = np.array(rows["rs"]), np.array(rows["ctf"])
+        rows["half"].append(_run(half, X_tr, y_tr, X_te, y_te))
+    rs, ctf, half = (np.array(rows[k]) for k in ("rs", "ctf", "half"))
     diff = ctf[:, 0] - rs[:, 0]
     wins = f"{(diff > 1e-12).sum()} / {(abs(diff) <= 1e-12).sum()} / {(diff < -1e-12).sum()}"
     metric = "accuracy" if task == "classification" else "R²"
@@ -106,6 +115,9 @@ def bench_dataset(name: str, seeds: int, n_iter: int, n_rounds: int, epochs: int
         f"{ctf[:, 1].mean():.4f}",
         fmt_s(rs[:, 2].mean()),
         fmt_s(ctf[:, 2].mean()),
+        f"{half[:, 0].mean():.4f}",
+        f"{half[:, 1].mean():.4f}",
+        fmt_s(half[:, 2].mean()),
     ], diff.mean() >= 0
 
 
@@ -142,6 +154,9 @@ def main(argv=None) -> None:
         "coarse-to-fine: test",
         "random: s",
         "coarse-to-fine: s",
+        "c2f halving: best CV",
+        "c2f halving: test",
+        "c2f halving: s",
     ]
     lines = [
         "## Coarse-to-fine vs random search" + (" (--quick)" if args.quick else ""),
