@@ -19,7 +19,9 @@ targets alone and per model where they depend on the predictions:
 
 They score the default ``score`` of a classifier (accuracy) or a regressor
 (R²) and the 'accuracy' and 'r2' scorers (``make_scorer`` of those metrics
-without options), with no score parameters (no ``sample_weight``), at a
+without options), alone or several of them (a list or dict ``scoring``:
+one prediction per model and side, as scikit-learn caches it), with no
+score parameters (no ``sample_weight``), at a
 ``verbose`` below 2 (``_fit_and_score`` prints nothing), on a numpy or
 sparse ``X`` and a numpy ``y``, for a bare skdl estimator fitted without
 feature names. For anything else, and for any fit whose predictions the
@@ -44,7 +46,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array
 
-from .._compat import _PassthroughScorer, _safe_indexing, _Scorer
+from .._compat import _MultimetricScorer, _PassthroughScorer, _safe_indexing, _Scorer
 from ..estimators import BaseMLP, check_predict_input, predict_checked
 
 _BATCHED = True  # see exact_scoring
@@ -71,8 +73,8 @@ def batchable(ctx) -> bool:
     """Whether the fits of this search context may be scored in a batch.
 
     The conditions that hold for every fit of the context: the scorer
-    (the default score or a ``make_scorer`` of a metric, not several, not a
-    callable), no score parameters, a verbosity at which ``_fit_and_score``
+    (the default score, a ``make_scorer`` of a metric or several of them, not
+    a callable), no score parameters, a verbosity at which ``_fit_and_score``
     prints nothing per fit, a valid ``error_score``, numpy or sparse ``X``,
     numpy ``y`` of numbers or strings, and no array API dispatch.
     """
@@ -83,7 +85,7 @@ def batchable(ctx) -> bool:
         and not kw["verbose"] > 1
         and not kw["score_params"]
         and (isinstance(error_score, numbers.Number) or error_score == "raise")
-        and isinstance(kw["scorer"], (_PassthroughScorer, _Scorer))
+        and isinstance(kw["scorer"], (_PassthroughScorer, _Scorer, _MultimetricScorer))
         and (isinstance(ctx.X, np.ndarray) or sp.issparse(ctx.X))
         and isinstance(ctx.y, np.ndarray)
         and ctx.y.dtype.kind in "biufUS"
@@ -95,6 +97,9 @@ def _metric(scorer, model):
     """The batched metric that ``scorer`` computes for ``model``, or None."""
     if not isinstance(model, BaseMLP):
         return None
+    if isinstance(scorer, _MultimetricScorer):
+        metrics = {name: _metric(one, model) for name, one in scorer._scorers.items()}
+        return None if None in metrics.values() else _several(metrics)
     if isinstance(scorer, _PassthroughScorer):
         score = type(model).score
         if score is ClassifierMixin.score:
@@ -106,11 +111,23 @@ def _metric(scorer, model):
         and not scorer._kwargs
         and scorer._response_method == "predict"
     ):
-        if scorer._score_func is accuracy_score:
+        # (accuracy of a regressor's values, R² of a classifier's labels: not batched)
+        if scorer._score_func is accuracy_score and isinstance(model, ClassifierMixin):
             return _accuracy
-        if scorer._score_func is r2_score:
+        if scorer._score_func is r2_score and isinstance(model, RegressorMixin):
             return _r2
     return None
+
+
+def _several(metrics: dict):
+    """The metric of a ``_MultimetricScorer``: each of ``metrics`` on the same
+    predictions, a dict in the scorer's order; None if one of them is."""
+
+    def several(rows, y_pred) -> dict | None:
+        scores = {name: metric(rows, y_pred) for name, metric in metrics.items()}
+        return None if None in scores.values() else scores
+
+    return several
 
 
 class _Rows:

@@ -115,15 +115,32 @@ CASES = {
         X_REG,
         Y_REG,
     ),
-    "regressor float32, r2": (
+    "regressor float32, r2": (  # float32 predictions and y: R² in float32
         lambda: GridSearchCV(_reg(dtype="float32"), GRID, cv=KFold(2), scoring="r2"),
         X_REG.astype(np.float32),
-        Y_REG,
+        Y_REG.astype(np.float32),
     ),
     "regressor, two outputs, integer y": (
         lambda: GridSearchCV(_reg(), GRID, cv=KFold(3), return_train_score=True),
         X_REG,
         np.column_stack([np.round(Y_REG * 3), np.round(-Y_REG)]).astype(int),
+    ),
+    "several metrics, train scores": (
+        lambda: GridSearchCV(
+            _clf(),
+            GRID,
+            cv=3,
+            scoring={"acc": "accuracy", "acc2": make_scorer(accuracy_score)},
+            refit="acc2",
+            return_train_score=True,
+        ),
+        X_MC,
+        Y_MC,
+    ),
+    "several metrics, regressor": (
+        lambda: GridSearchCV(_reg(), GRID, cv=KFold(3), scoring=["r2"], refit="r2"),
+        X_REG,
+        Y_REG,
     ),
     "halving grid, max_iter, train scores": (
         lambda: HalvingGridSearchCV(
@@ -180,8 +197,9 @@ def _custom(est, X, y):
     [
         _custom,
         make_scorer(accuracy_score, normalize=True),  # a metric option: not the bare metric
-        ["accuracy", "balanced_accuracy"],
+        ["accuracy", "balanced_accuracy"],  # one metric not batched: all by _fit_and_score
         "balanced_accuracy",
+        "r2",  # R² of class labels: scikit-learn's to compute
     ],
 )
 def test_other_scorers_fall_back_to_fit_and_score(scoring, predicted):
