@@ -13,7 +13,7 @@ those need no import.
 
 from sklearn.base import _fit_context
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-from sklearn.metrics._scorer import _MultimetricScorer
+from sklearn.metrics._scorer import _MultimetricScorer, _PassthroughScorer, _Scorer
 from sklearn.model_selection._search_successive_halving import BaseSuccessiveHalving
 from sklearn.model_selection._validation import (
     _fit_and_score,
@@ -47,6 +47,8 @@ __all__ = [
     "RealNotInt",
     "StrOptions",
     "_MultimetricScorer",
+    "_PassthroughScorer",
+    "_Scorer",
     "_assert_all_finite",
     "_check_method_params",
     "_check_partial_fit_first_call",

@@ -52,6 +52,10 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """Key of :data:`skdl.nn.losses.LOSSES` for this target."""
 
     @abstractmethod
+    def _predicted(self, outputs):
+        """What ``predict`` returns, from the network outputs ``[n, n_outputs_]``."""
+
+    @abstractmethod
     def _score_kind(self) -> str:
         """'multiclass', 'binary' or 'r2': the validation score."""
 

@@ -302,7 +302,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             The predicted classes.
         """
         check_is_fitted(self)
-        y_pred = self._ensemble_forward(X)
+        return self._predicted(self._ensemble_forward(X))
+
+    def _predicted(self, y_pred):
+        """``predict``'s labels from the network outputs ``[n, n_outputs_]``."""
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
         return self._decode(y_pred)

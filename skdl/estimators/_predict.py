@@ -5,6 +5,12 @@ of :data:`PREDICT_CHUNK` rows, or, below ``NUMPY_ROWS`` rows on the CPU, in
 numpy (:mod:`skdl.nn.rows`). Rows whose forward pass overflows are computed
 again in float64 (:func:`forward_wide`). The weights' tensors are kept between
 calls by :class:`InferenceWeights`.
+
+:func:`check_predict_input` and :func:`predict_checked` split ``predict`` in
+two: rows validated once (as ``predict`` validates them), then predicted by
+many fitted estimators, each through its own forward pass and decoding, so
+each gets what its ``predict`` returns for those rows, bit for bit. A fused
+search scores its fits on one split's rows this way.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import weakref
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_array, validate_data
 
 from ..nn.activations import ACTIVATIONS
 from ..nn.losses import LOSSES
@@ -27,28 +33,53 @@ from ._faults import predict_in_chunks
 
 PREDICT_CHUNK = 65536
 
+# how predict validates X (check_array's parameters): CSR and CSC rows stay
+# sparse, float32 and float64 stay as they are, other dtypes become float32
+PREDICT_INPUT = {"accept_sparse": ["csr", "csc"], "dtype": (np.float32, np.float64)}
+
 
 def _to_dense(X) -> np.ndarray:
     return X.toarray() if sp.issparse(X) else X
 
 
 def _check(est, X):
-    return validate_data(
-        est, X, accept_sparse=["csr", "csc"], reset=False, dtype=(np.float32, np.float64)
-    )
+    return validate_data(est, X, reset=False, **PREDICT_INPUT)
 
 
-def members_forward(est, X) -> np.ndarray:
+def check_predict_input(X):
+    """``X`` converted as ``predict`` converts it, for any fitted estimator.
+
+    This is ``predict``'s validation less its checks against one estimator
+    (the number of features and their names, which the caller checks): the
+    same ``check_array`` call, so the same array (dtype, layout), or the same
+    error. Its result may be passed to :func:`predict_checked` of any estimator
+    fitted on ``X.shape[1]`` features without names.
+    """
+    return check_array(X, input_name="X", **PREDICT_INPUT)
+
+
+def predict_checked(est, X):
+    """``est.predict(X)`` of rows ``X`` from :func:`check_predict_input`, not validated again.
+
+    The estimator's own forward pass (the members' mean for an ensemble) and
+    decoding of its outputs, so the result is ``est.predict(X)``'s, bit for
+    bit. ``est`` must be fitted, on ``X.shape[1]`` features without names.
+    """
+    return est._predicted(ensemble_forward(est, X, check_input=False))
+
+
+def members_forward(est, X, check_input=True) -> np.ndarray:
     """Every ensemble member's outputs (after the output activation), ``[M, n, O]``."""
-    X = _check(est, X)
+    if check_input:
+        X = _check(est, X)
     return np.stack([forward(est, X, check_input=False, weights=m) for m in est.members_])
 
 
-def ensemble_forward(est, X) -> np.ndarray:
+def ensemble_forward(est, X, check_input=True) -> np.ndarray:
     """The network outputs, averaged over the members of an ensemble."""
     if getattr(est, "members_", None) is None:
-        return forward(est, X)
-    return members_forward(est, X).mean(0)
+        return forward(est, X, check_input)
+    return members_forward(est, X, check_input).mean(0)
 
 
 def forward(est, X, check_input=True, weights=None) -> np.ndarray:

@@ -277,5 +277,8 @@ default='squared_error'
         check_is_fitted(self)
         if return_std:
             return _ensemble.predict_with_std(self, X)
-        y_pred = self._ensemble_forward(X)
+        return self._predicted(self._ensemble_forward(X))
+
+    def _predicted(self, y_pred):
+        """``predict``'s values from the network outputs ``[n, n_outputs_]``."""
         return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred

@@ -2,11 +2,15 @@
 
 Both tasks return ``(candidate, split, result, curve)`` tuples, where
 ``result`` is the dict scikit-learn's ``_fit_and_score`` returns, so the
-search formats fused and per-fit results the same way. A fused fit is scored
-by ``_fit_and_score`` itself, through a :class:`~sklearn.frozen.FrozenEstimator`
-(its ``fit`` does nothing): the scorers, score parameters, error handling and
-messages are scikit-learn's. Its ``fit_time`` is its task's wall time divided
-by the number of fits in the task.
+search formats fused and per-fit results the same way. A task's fused fits
+are scored in one pass where that gives ``_fit_and_score``'s very numbers
+(:mod:`._scoring`: each split's rows validated once, the default score or
+'accuracy' / 'r2'); every other fused fit is scored by ``_fit_and_score``
+itself, through a :class:`~sklearn.frozen.FrozenEstimator` (its ``fit`` does
+nothing): the scorers, score parameters, error handling and messages are
+scikit-learn's. A fit's ``fit_time`` is its task's wall time divided by the
+number of fits in the task; a batch's ``score_time``, its time divided by
+the number of fits it scored.
 
 A fit goes to scikit-learn's path only for a reason decided before training
 (:func:`~skdl.estimators.stack_refusals`, and the grouping of ``_plan``).
@@ -38,6 +42,7 @@ from ..estimators import (
     stack_refusals,
 )
 from ._plan import Group, final_step, stack_chunks
+from ._scoring import batch_scores
 
 _CURVE_KEYS = ("train_loss", "val_loss", "val_score")
 
@@ -136,7 +141,16 @@ def run_single(ctx: Context, candidate: int, params: dict, split: int) -> list[t
     return [(candidate, split, result, curve)]
 
 
-def _score_fitted(ctx: Context, candidate: int, split: int, model, fit_time: float) -> tuple:
+def _score_fitted(
+    ctx: Context, candidate: int, split: int, model, fit_time: float, scores=None
+) -> tuple:
+    """The result of a fitted model: its batched ``scores`` (see
+    :func:`~._scoring.batch_scores`), or without them ``_fit_and_score``'s."""
+    if scores is not None:
+        result = {"fit_error": None, **scores, "fit_time": fit_time}
+        result["score_time"] = result.pop("score_time")  # _fit_and_score's order of keys
+        result["n_iter"] = n_iter_of(model)
+        return candidate, split, result, epoch_curve(model)
     train, test = ctx.splits[split]
     result = _fit_and_score(
         FrozenEstimator(model),
@@ -202,6 +216,7 @@ def run_group(ctx: Context, group: Group, pairs: list[tuple[int, int]]) -> list[
     start = time.perf_counter()
     models = _train(ctx, group, pairs)
     fit_time = (time.perf_counter() - start) / len(pairs)
+    scores = iter(batch_scores(ctx, fitted_pairs(pairs, models)))
     out = []
     for (member, split), model in zip(pairs, models):
         candidate, params, _ = group.members[member]
@@ -210,8 +225,17 @@ def run_group(ctx: Context, group: Group, pairs: list[tuple[int, int]]) -> list[
         elif isinstance(model, Exception):
             out.append(score_failed(ctx, candidate, split, model, fit_time))
         else:
-            out.append(_score_fitted(ctx, candidate, split, model, fit_time))
+            out.append(_score_fitted(ctx, candidate, split, model, fit_time, next(scores)))
     return out
+
+
+def fitted_pairs(pairs: list[tuple[int, int]], models: list) -> list[tuple[int, object]]:
+    """``(split, model)`` of the fitted ``models`` of ``pairs`` (not a refusal, not an error)."""
+    return [
+        (split, model)
+        for (_, split), model in zip(pairs, models)
+        if model is not None and not isinstance(model, Exception)
+    ]
 
 
 def _stack_size(final, n_models: int) -> int:

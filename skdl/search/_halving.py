@@ -32,8 +32,9 @@ from sklearn.pipeline import Pipeline
 from .._compat import BaseSuccessiveHalving, _num_samples
 from ..estimators import FitTooLargeError, OutOfMemoryError, continue_many, resume_point
 from ._base import FusedSearchMixin, _Evaluator
-from ._fused import _score_fitted, _stack_size, _train, run_single, score_failed
+from ._fused import _score_fitted, _stack_size, _train, fitted_pairs, run_single, score_failed
 from ._plan import _freeze, folds_fuse, group_candidates, stack_chunks
+from ._scoring import batch_scores
 
 
 class _NoCallbacks:
@@ -148,8 +149,12 @@ class _HalvingEvaluator(_Evaluator):
             fitted += self._continue(ctx, group, items, budget - epochs)
         n_fits = max(len(fresh) + sum(len(v) for v in resume.values()), 1)
         fit_time = (time.perf_counter() - start) / n_fits
+        pieces = fitted + done
+        scores = iter(
+            batch_scores(ctx, fitted_pairs([k for k, _ in pieces], [m for _, m in pieces]))
+        )
         out = []
-        for (m, s), model in fitted + done:
+        for (m, s), model in pieces:
             candidate, params, _ = group.members[m]
             if model is None or isinstance(model, Exception):
                 self.models.pop(self._key(params, s), None)  # the next rung starts afresh
@@ -160,7 +165,7 @@ class _HalvingEvaluator(_Evaluator):
                 continue
             model.set_params(max_iter=budget)
             self.models[self._key(params, s)] = model
-            out.append(_score_fitted(ctx, candidate, s, model, fit_time))
+            out.append(_score_fitted(ctx, candidate, s, model, fit_time, next(scores)))
         return out
 
     def _continue(self, ctx, group, items, extra: int) -> list:
