@@ -31,7 +31,7 @@ from sklearn.pipeline import Pipeline
 
 from .._compat import BaseSuccessiveHalving, _num_samples
 from ..estimators import FitTooLargeError, OutOfMemoryError, continue_many, resume_point
-from ._base import FusedSearchMixin, _Evaluator
+from ._base import FusedSearchMixin, _Evaluator, _first_score
 from ._fused import _score_fitted, _stack_size, _train, fitted_pairs, run_single, score_failed
 from ._plan import _freeze, folds_fuse, group_candidates, stack_chunks
 from ._scoring import batch_scores
@@ -143,12 +143,23 @@ class _HalvingEvaluator(_Evaluator):
                 else:
                     key = resume_point(prev)
                     resume.setdefault(key, []).append(((m, s), prev))
-        start = time.perf_counter()
-        fitted = list(zip(fresh, _train(ctx, group, fresh))) if fresh else []
-        for (epochs, _), items in resume.items():
-            fitted += self._continue(ctx, group, items, budget - epochs)
-        n_fits = max(len(fresh) + sum(len(v) for v in resume.values()), 1)
-        fit_time = (time.perf_counter() - start) / n_fits
+        # the model-epochs this rung adds: a fresh fit's budget, a resumed one's
+        # remainder (a fit that continues has n_init=1, see _continues)
+        planned = len(fresh) * budget + sum(
+            (budget - epochs) * len(items) for (epochs, _), items in resume.items()
+        )
+        with self._progress(planned) as bar:
+            ctx.progress = bar
+            base = 0 if bar is None else bar.done
+            start = time.perf_counter()
+            fitted = list(zip(fresh, _train(ctx, group, fresh))) if fresh else []
+            for (epochs, _), items in resume.items():
+                fitted += self._continue(ctx, group, items, budget - epochs)
+            n_fits = max(len(fresh) + sum(len(v) for v in resume.values()), 1)
+            fit_time = (time.perf_counter() - start) / n_fits
+            if bar is not None:
+                bar.advance_to(base + planned)  # early-stopped models' skipped epochs
+        ctx.progress = None
         pieces = fitted + done
         scores = iter(
             batch_scores(ctx, fitted_pairs([k for k, _ in pieces], [m for _, m in pieces]))
@@ -166,6 +177,7 @@ class _HalvingEvaluator(_Evaluator):
             model.set_params(max_iter=budget)
             self.models[self._key(params, s)] = model
             out.append(_score_fitted(ctx, candidate, s, model, fit_time, next(scores)))
+            self.note_best(_first_score(out[-1][2]))
         return out
 
     def _continue(self, ctx, group, items, extra: int) -> list:

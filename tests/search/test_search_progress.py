@@ -176,3 +176,24 @@ def test_bar_total_grows_and_prints_done_once():
     first = SearchProgress(0, desc="s", stream=io.StringIO())
     first.extend(7)
     assert first.total == 7
+
+
+def test_halving_has_one_bar_counting_only_the_epochs_each_rung_adds(digits, capsys):
+    """Rungs of 2 and 4 epochs, 4 then 2 candidates, 2 folds: the resumed rung adds
+    2 epochs per fit, so the whole search is 4*2*2 + 2*2*2 = 24 model-epochs."""
+    from skdl.model_selection import HalvingGridSearchCV
+
+    X, y = digits
+    grid = {"alpha": [1e-5, 1e-4, 1e-3, 1e-2]}
+    search = HalvingGridSearchCV(
+        _mlp(max_iter=4, tol=0.0, n_iter_no_change=10), grid, resource="max_iter",
+        min_resources=2, max_resources=4, factor=2, cv=KFold(2), verbose=1,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    assert search.n_resources_ == [2, 4] and search.n_candidates_ == [4, 2]
+    err = capsys.readouterr().err
+    done = [line for line in err.splitlines() if "done in" in line]
+    assert len(done) == 1 and "24/24 model-epochs (100%)" in done[0]
+    assert "best_split_score=" in done[0]
