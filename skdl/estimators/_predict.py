@@ -34,8 +34,10 @@ from ._faults import predict_in_chunks
 PREDICT_CHUNK = 65536
 
 # how predict validates X (check_array's parameters): CSR and CSC rows stay
-# sparse, float32 and float64 stay as they are, other dtypes become float32
-PREDICT_INPUT = {"accept_sparse": ["csr", "csc"], "dtype": (np.float32, np.float64)}
+# sparse, float32 and float64 stay as they are, other dtypes (integers, bools)
+# become float64, as scikit-learn's MLP converts them (exact for integers up
+# to 2**53, where float32 rounds those above 2**24)
+PREDICT_INPUT = {"accept_sparse": ["csr", "csc"], "dtype": (np.float64, np.float32)}
 
 
 def _to_dense(X) -> np.ndarray:

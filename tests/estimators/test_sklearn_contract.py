@@ -56,3 +56,24 @@ def test_auto_dtype_warm_start_keeps_weights_dtype():
     est.partial_fit(X.astype(np.float32), Y_REG)
     est.partial_fit(X, Y_REG)  # float64 X: continues in float32
     assert est.coefs_[0].dtype == np.float32
+
+
+def test_integer_X_is_predicted_as_float64_as_sklearn_does():
+    # scikit-learn's MLP validates predict's X with dtype=(float64, float32): an
+    # integer X becomes float64; float32 would round 2**24 + 1 to 2**24
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skdl import MLPRegressor
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 2)
+    y = X[:, 0] - X[:, 1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = MLPRegressor(hidden_layer_sizes=(3,), activation="identity", max_iter=5,
+                           random_state=0, device="cpu").fit(X, y)  # fmt: skip
+    X_int = np.array([[2**24 + 1, 0], [2**24 + 3, 1]], dtype=np.int64)
+    np.testing.assert_array_equal(reg.predict(X_int), reg.predict(X_int.astype(np.float64)))
+    assert reg.predict(X_int).dtype == np.float64
