@@ -43,6 +43,15 @@ def _log_softmax(z):
     return torch.log_softmax(z, dim=-1)
 
 
+def _softmax(z):
+    """Softmax over the last dimension; on a transposed view (see :func:`_log_softmax`)
+    over the contiguous dimension of its storage (predict's outputs: [1437, 10]
+    float64, one thread, 34 us where the last dimension takes 230 us)."""
+    if z.dim() >= 2 and z.stride(-1) != 1 and z.stride(-2) == 1:
+        return torch.softmax(z.transpose(-1, -2), dim=-2).transpose(-1, -2)
+    return torch.softmax(z, dim=-1)
+
+
 def _softmax_xent(z, y, delta):
     logp = _log_softmax(z)
     p = torch.exp(logp)
@@ -80,7 +89,7 @@ def _poisson(z, y, delta):
 
 
 LOSSES: dict[str, Loss] = {
-    "log_loss": Loss("softmax", _softmax_xent, lambda z: torch.softmax(z, dim=-1)),
+    "log_loss": Loss("softmax", _softmax_xent, _softmax),
     "binary_log_loss": Loss("logistic", _logistic_xent, torch.sigmoid),
     "squared_error": Loss("identity", _squared, lambda z: z, mean_over_outputs=True),
     "absolute_error": Loss("identity", _absolute, lambda z: z, mean_over_outputs=True),

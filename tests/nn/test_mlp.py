@@ -337,3 +337,19 @@ def test_dropout_noise_keys_on_the_host_equal_the_device_formula():
     for a, b in zip(host, device):
         assert a.dtype == b.dtype == torch.int32
         assert torch.equal(a, b)
+
+
+def test_softmax_output_of_a_transposed_view_equals_the_row_major_softmax():
+    # predict's narrow output layer returns a transposed view; its softmax is taken
+    # over the storage's contiguous dimension, with the same values
+    from skdl.nn.losses import LOSSES
+
+    storage = torch.randn(10, 300, dtype=torch.float64) * 5
+    view = storage.T
+    out = LOSSES["log_loss"].output(view)
+    torch.testing.assert_close(
+        out, torch.softmax(view.contiguous(), dim=-1), rtol=1e-15, atol=1e-15
+    )
+    torch.testing.assert_close(out.sum(-1), torch.ones(300, dtype=torch.float64))
+    stacked = torch.randn(3, 4, 50).transpose(1, 2)  # [K, B, O] as the thin layer gives it
+    torch.testing.assert_close(LOSSES["log_loss"].output(stacked), torch.softmax(stacked, -1))
