@@ -10,7 +10,7 @@ S1. ``RandomizedSearchCV``: 32 candidates x 5 folds on digits (standardized),
     ``skdl.MLPClassifier``, each with ``n_jobs=1`` and ``n_jobs=2``. The
     candidates and folds are identical, so the scores agree up to float32
     rounding.
-S2. Stack scaling: ``MLPClassifier()._fit_many`` with K jobs (K = 1, 4, 16, 64;
+S2. Stack scaling: ``MLPClassifier()._fit_many`` with K jobs (K = 1, 4, 16, 32, 64, 128;
     each job its own ``alpha`` and 80% of the rows) vs K separate fits of the
     same jobs, in model-epochs per second.
 
@@ -210,7 +210,7 @@ def main(argv=None) -> None:
         s2 = bench_scaling([1, 4], epochs=3, device=args.device)
     else:
         s1 = bench_search(32, 5, epochs=30, device=args.device, repeats=args.repeats)
-        s2 = bench_scaling([1, 4, 16, 64], epochs=10, device=args.device, repeats=args.repeats)
+        s2 = bench_scaling([1, 4, 16, 32, 64, 128], epochs=10, device=args.device, repeats=args.repeats)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [
         "## Fused search benchmark" + (" (--quick)" if args.quick else ""),
