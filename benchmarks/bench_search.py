@@ -210,7 +210,8 @@ def main(argv=None) -> None:
         s2 = bench_scaling([1, 4], epochs=3, device=args.device)
     else:
         s1 = bench_search(32, 5, epochs=30, device=args.device, repeats=args.repeats)
-        s2 = bench_scaling([1, 4, 16, 32, 64, 128], epochs=10, device=args.device, repeats=args.repeats)
+        ks = [1, 4, 16, 32, 64, 128]
+        s2 = bench_scaling(ks, epochs=10, device=args.device, repeats=args.repeats)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [
         "## Fused search benchmark" + (" (--quick)" if args.quick else ""),
