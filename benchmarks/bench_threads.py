@@ -1,6 +1,6 @@
 """One CPU thread or two, by the size of a training step.
 
-    python benchmarks/bench_threads.py [--quick] [--repeats N]
+    python benchmarks/bench_threads.py [--quick] [--repeats N] [--load N]
 
 ``skdl.training.threads.SMALL_STEP_FLOPS`` decides which fits run on one
 thread. This times fits on both sides of it, each with one thread and with
@@ -10,12 +10,15 @@ ensembles of 4 and 8 (``n_init``, ``ensemble=True``) on the standardized
 float64 data of ``benchmarks/ensembles.py`` (friedman1, breast_cancer,
 digits), hidden (100,), default ``max_iter``. The speed-up column is one
 thread's time over two threads'. Run it on an idle machine: with other
-processes on the cores, two OpenMP threads can be many times slower.
+processes on the cores, two OpenMP threads can be many times slower; that
+is what ``--load N`` measures: N busy processes (each a pure-Python loop on
+one core) run beside the fits for the whole run.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import time
@@ -55,11 +58,28 @@ def _fit_seconds(cls, X, y, n_threads: int, **params) -> float:
         threads.SMALL_STEP_FLOPS = default
 
 
+def _spin() -> None:
+    while True:
+        pass
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--load", type=int, default=0, help="busy processes beside the fits")
     args = parser.parse_args(argv)
+    spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(args.load)]
+    for proc in spinners:
+        proc.start()
+    try:
+        _run(args)
+    finally:
+        for proc in spinners:
+            proc.terminate()
+
+
+def _run(args) -> None:
     extra = {"max_iter": 3} if args.quick else {}
     cases = [(name, k) for name in ("friedman1", "breast_cancer", "digits") for k in (1, 4, 8)]
     if args.quick:
@@ -79,7 +99,8 @@ def main(argv=None) -> None:
                      f"{best[1] / best[2]:.2f}×"])  # fmt: skip
     header = ["data", "models", "step FLOPs", "1 thread s", "2 threads s", "speed-up"]
     lines = ["## One thread or two, by step size", "", *env_lines(2, "cpu"), "",
-             f"- SMALL_STEP_FLOPS = {threads.SMALL_STEP_FLOPS:.0e}; load average "
+             f"- SMALL_STEP_FLOPS = {threads.SMALL_STEP_FLOPS:.0e}; busy processes beside"
+             f" the fits: {args.load}; load average "
              + ", ".join(f"{x:.2f}" for x in os.getloadavg()), ""]  # fmt: skip
     print("\n".join([*lines, markdown_table(header, rows)]))
 

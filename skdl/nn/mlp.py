@@ -204,10 +204,26 @@ def _thin(w: Tensor) -> bool:
     output layer. Measured on one CPU thread, [K, 200, 100] x [K, 100, 10]: 1.96 ms
     as is vs 0.30 ms transposed at K = 32, 0.070 vs 0.033 ms at K = 1 (the
     weight gradient alike); other shapes gain nothing or lose. One output stays
-    as is (a matrix-vector product, already fast alone). Depends on the shape
-    only, never on K, so a model computes the same alone and in a stack."""
+    as is: see :func:`_single`. Depends on the shape only, never on K, so a
+    model computes the same alone and in a stack."""
     n_in, n_out = w.shape[-2], w.shape[-1]
     return 1 < n_out < 16 and 4 * n_out <= n_in
+
+
+def _single(w: Tensor) -> bool:
+    """Whether a layer has one output unit (a regressor's, a binary classifier's).
+
+    Its batched products are matrix-vector products, which torch's CPU ``bmm``
+    runs on a slow path once there are two models or more: one CPU thread,
+    [8, 200, 100] x [8, 100, 1] took 195 us in float32 against 6 us for one
+    model (``benchmarks/bench_single_output.py``). Such a layer's forward is a
+    product and a row sum instead, its weight gradient the transposed product
+    ``(dz^T a)^T`` (one row by many columns: the fast path) and its input
+    gradient the outer product ``dz w^T`` as a broadcast product (one term per
+    element, so the same values as a matrix product). Each of these computes a
+    model's values independently of the others, so a model computes the same
+    alone and in a stack (``tests/nn/test_mlp.py``)."""
+    return w.shape[-1] == 1
 
 
 class Workspace:
@@ -232,8 +248,16 @@ class Workspace:
         return buf
 
 
-def _linear(a: Tensor, w: Tensor, b: Tensor, out: Tensor | None = None) -> Tensor:
-    """``a @ w + b`` per model; ``out`` as :func:`_linear_out_shape` gives."""
+def _linear(
+    a: Tensor, w: Tensor, b: Tensor, out: Tensor | None = None, ws: Workspace | None = None
+) -> Tensor:
+    """``a @ w + b`` per model; ``out`` as :func:`_linear_out_shape` gives;
+    ``ws`` holds the temporary of a one-unit layer (a fresh one costs more than
+    its arithmetic, see :class:`Workspace`)."""
+    if _single(w):  # sum_j a[..., j] * w[j]: the row sums of a broadcast product
+        prod = None if ws is None else ws("prod", a.shape, a)
+        prod = torch.mul(a, w.view(w.shape[0], 1, -1), out=prod)
+        return torch.sum(prod, dim=2, keepdim=True, out=out).add_(b)
     if _thin(w):  # (W^T a^T)^T: the result is a transposed view
         t = torch.baddbmm(b.transpose(1, 2), w.transpose(1, 2), a.transpose(1, 2), out=out)
         return t.transpose(1, 2)
@@ -245,12 +269,23 @@ def _linear_out_shape(a: Tensor, w: Tensor) -> tuple:
     return (k, n_out, rows) if _thin(w) else (k, rows, n_out)
 
 
-def _weight_grad(a: Tensor, dz: Tensor, out: Tensor) -> None:
-    """``out = a^T dz`` (per model), into a view of the gradient tensor."""
-    if _thin(out):
-        out.copy_(torch.bmm(dz.transpose(1, 2), a).transpose(1, 2))
+def _weight_grad(a: Tensor, dz: Tensor, out: Tensor, buf: Tensor | None = None) -> None:
+    """``out = a^T dz`` (per model), into a view of the gradient tensor.
+
+    The product goes to ``buf`` (``[K, n_out, n_in]`` for a thin or one-unit
+    layer, else ``[K, n_in, n_out]``; fresh when None) and is then copied: written
+    in place, a model's values would depend on where its gradient lies in the
+    ``[K, P]`` tensor, since the CPU kernels' rounding depends on the
+    alignment of their output (``tests/nn/test_mlp.py``)."""
+    if _thin(out) or _single(out):
+        out.copy_(torch.bmm(dz.transpose(1, 2), a, out=buf).transpose(1, 2))
     else:
-        torch.bmm(a.transpose(1, 2), dz, out=out)
+        out.copy_(torch.bmm(a.transpose(1, 2), dz, out=buf))
+
+
+def _weight_grad_shape(w: Tensor) -> tuple:
+    k, n_in, n_out = w.shape
+    return (k, n_out, n_in) if _thin(w) or _single(w) else (k, n_in, n_out)
 
 
 def forward(
@@ -356,7 +391,7 @@ def forward_train(
         if low is None:
             cache.inputs.append(a)
             out = None if ws is None else ws(f"z{i}", _linear_out_shape(a, w), a)
-            z = _linear(a, w, b, out)
+            z = _linear(a, w, b, out, ws)
         else:
             a = a.to(low)
             cache.inputs.append(a)
@@ -407,7 +442,9 @@ def backward(
     low = cache.low_weights
     for i in range(len(weights) - 1, -1, -1):
         if low is None:
-            _weight_grad(cache.inputs[i], dz, grad_weights[i])
+            g = grad_weights[i]
+            buf = None if ws is None else ws(f"gw{i}", _weight_grad_shape(g), g)
+            _weight_grad(cache.inputs[i], dz, g, buf)
         else:
             dz_low = dz.to(low[i].dtype)
             grad_weights[i].copy_(torch.bmm(cache.inputs[i].transpose(1, 2), dz_low))
@@ -419,7 +456,10 @@ def backward(
         if low is None:
             w = weights[i]
             out = None if ws is None else ws(f"da{i}", (w.shape[0], dz.shape[1], w.shape[1]), dz)
-            da = torch.bmm(dz, w.transpose(1, 2), out=out)
+            if _single(w):  # an outer product: one term per element
+                da = torch.mul(dz, w.transpose(1, 2), out=out)
+            else:
+                da = torch.bmm(dz, w.transpose(1, 2), out=out)
         else:
             da = torch.bmm(dz_low, low[i].transpose(1, 2)).to(dz.dtype)
         if cache.masks[i - 1] is not None:

@@ -353,3 +353,46 @@ def test_softmax_output_of_a_transposed_view_equals_the_row_major_softmax():
     torch.testing.assert_close(out.sum(-1), torch.ones(300, dtype=torch.float64))
     stacked = torch.randn(3, 4, 50).transpose(1, 2)  # [K, B, O] as the thin layer gives it
     torch.testing.assert_close(LOSSES["log_loss"].output(stacked), torch.softmax(stacked, -1))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_one_unit_layers_match_autograd_and_each_model_alone(dtype):
+    """Layers of one unit (a regressor's output, here also a hidden layer) run as a
+    product and a row sum, a transposed weight gradient and a broadcast outer
+    product (skdl.nn.mlp._single): two training steps on one workspace equal
+    autograd, and each model of the stack computes bit for bit what it computes
+    alone, so a stack (n_init, a fused search) trains each model as a fit would."""
+    from skdl.nn.mlp import Workspace, _single
+
+    units, k, b = (12, 1, 6, 1), 5, 13
+    gen = torch.Generator().manual_seed(3)
+    layout = Layout(units)
+    flat = (0.5 * torch.randn(k, layout.n_params, generator=gen, dtype=torch.float64)).to(dtype)
+    assert [_single(w) for w in layout.weights(flat)] == [True, False, True]
+    act = ACTIVATIONS["tanh"]
+
+    def step(params, x, y, workspace):
+        ws, bs = layout.weights(params), layout.biases(params)
+        z, cache = forward_train(ws, bs, x, act, None, [None, None], None, None, workspace)
+        _, dz = LOSSES["squared_error"].value_and_grad(z, y, 0.7)
+        grad = torch.full_like(params, np.nan)
+        backward(ws, layout.weights(grad), layout.biases(grad), cache, dz / b, act, None, None,
+                 workspace)  # fmt: skip
+        return z.clone(), grad
+
+    stack_ws, alone_ws = Workspace(), [Workspace() for _ in range(k)]
+    for _ in range(2):
+        x = torch.randn(k, b, units[0], generator=gen, dtype=torch.float64).to(dtype)
+        y = torch.randn(k, b, 1, generator=gen, dtype=torch.float64).to(dtype)
+        z, grad = step(flat, x, y, stack_ws)
+        if dtype == torch.float64:
+            w = torch.ones(k, b, dtype=dtype)
+            expected = _autograd_grad(
+                layout, flat, x, y, w, "tanh", None, [None, None], "squared_error", 0.7, None
+            )
+            torch.testing.assert_close(grad, expected, rtol=1e-10, atol=1e-12)
+        for i in range(k):
+            z_i, grad_i = step(flat[i : i + 1], x[i : i + 1], y[i : i + 1], alone_ws[i])
+            assert torch.equal(z[i : i + 1], z_i)
+            assert torch.equal(grad[i : i + 1], grad_i)
+        flat = flat - 0.1 * grad
