@@ -136,14 +136,25 @@ def _forward_torch(est, X, member, device, dtype, out_dtype) -> np.ndarray:
     def run(start, stop):
         chunk = _to_dense(X[start:stop])
         x = torch.as_tensor(np.require(chunk, requirements=["C", "W"]))
-        sums = []
-        z = forward_rows(weights, biases, x.to(device=device, dtype=dtype), act, act_param, sums)
+        x = x.to(device=device, dtype=dtype)
         # a pre-activation that is not finite is an overflow: in the outputs
         # (sigmoid/softmax may hide it) or in a hidden layer (tanh, logistic,
-        # ReLU at -inf would hide it)
-        probe = torch.cat([z, *sums], 1) if sums else z
-        if not bool(torch.isfinite(probe).all()):
+        # ReLU at -inf would hide it). First one check of every layer's total
+        # (not finite if any pre-activation is not, or if the sum overflows);
+        # only then the rows' own sums, to find which rows overflowed
+        totals = []
+        z = forward_rows(weights, biases, x, act, act_param, totals, per_row=False)
+        total = z.sum()
+        for t in totals:
+            total = total + t
+        ok = None
+        if not bool(torch.isfinite(total)):
+            sums = []
+            z = forward_rows(weights, biases, x, act, act_param, sums)
+            probe = torch.cat([z, *sums], 1) if sums else z
             ok = torch.isfinite(probe).all(1)
+            ok = None if bool(ok.all()) else ok
+        if ok is not None:
             result = np.empty(tuple(z.shape), dtype=np.float64)
             ok_rows = ok.cpu().numpy()
             result[ok_rows] = output(z[ok].double()).cpu().numpy()

@@ -318,6 +318,7 @@ def forward_rows(
     act: Activation,
     act_param: Tensor | None,
     row_sums: list | None = None,
+    per_row: bool = True,
 ) -> Tensor:
     """Raw outputs ``[n, n_out]`` of one model for rows ``x [n, F]``: inference
     with 2-D products, ``weights`` ``[n_in, n_out]``, ``biases`` ``[n_out]``,
@@ -328,7 +329,9 @@ def forward_rows(
     ``row_sums``: a list to which each hidden layer's row sums of its
     pre-activations (``[n, 1]``) are appended, before the activation: a row
     whose sum is not finite overflowed there (a saturating activation would
-    hide it from the outputs)."""
+    hide it from the outputs). With ``per_row=False``, each layer's sum over
+    all its pre-activations (a 0-d tensor) instead: not finite if any of them
+    is not (or if the sum overflows), one cheap check for the whole pass."""
     last = len(weights) - 1
     transpose = x.shape[0] >= FEW_ROWS
     a = x
@@ -340,7 +343,7 @@ def forward_rows(
         if i == last:
             return z
         if row_sums is not None:
-            row_sums.append(z.sum(1, keepdim=True))
+            row_sums.append(z.sum(1, keepdim=True) if per_row else z.sum())
         in_place = act.forward_in_place
         a = act.forward(z, act_param) if in_place is None else in_place(z, act_param)
     raise AssertionError("unreachable")

@@ -187,7 +187,9 @@ def _accuracy(rows: _Rows, y_pred) -> float | None:
         or rows.n < 1
     ):
         return None
-    return float(np.average(y_true == y_pred))
+    # np.average of the matches, bit for bit: their count is an exact float64
+    # sum, and both divide it by n once, correctly rounded
+    return float(np.count_nonzero(y_true == y_pred) / rows.n)
 
 
 def _r2(rows: _Rows, y_pred) -> float | None:

@@ -36,6 +36,9 @@ def cpu_threads(device: torch.device, flops: float):
         yield
         return
     before = torch.get_num_threads()
+    if before == 1:  # nothing to change (setting it costs more than a small predict's sums)
+        yield
+        return
     torch.set_num_threads(1)
     try:
         yield
