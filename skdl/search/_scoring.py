@@ -215,6 +215,11 @@ def _r2(rows: _Rows, y_pred) -> float | None:
 def _explained(numerator, denominator) -> float:
     """scikit-learn's ``_assemble_fraction_of_explained_deviance`` (``force_finite=True``,
     ``multioutput='uniform_average'``)."""
+    if numerator.shape == (1,):  # one output: the same operations on scalars of its dtype
+        num, den = numerator[0], denominator[0]
+        if num != 0:
+            return float(1 - num / den) if den != 0 else 0.0
+        return 1.0
     nonzero_denominator = denominator != 0
     nonzero_numerator = numerator != 0
     scores = np.ones([numerator.shape[0]], dtype=numerator.dtype)
