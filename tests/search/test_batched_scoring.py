@@ -367,3 +367,26 @@ def test_the_default_is_batched():
     with _scoring.exact_scoring():
         assert not _scoring._BATCHED
     assert _scoring._BATCHED
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_output_r2_assembly_is_sklearns_bit_for_bit(dtype):
+    """The one-output shortcut of _explained against scikit-learn's own assembly of
+    the fraction (force_finite, uniform average): zero, tiny, huge and overflowing
+    numerators and denominators."""
+    from sklearn.metrics._regression import _assemble_fraction_of_explained_deviance
+    from sklearn.utils._array_api import get_namespace
+
+    xp, _ = get_namespace(np.zeros(1))
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        num, den = (
+            np.array([rng.choice([0.0, rng.uniform(0, 10) * 10 ** rng.uniform(-30, 30)])], dtype)
+            for _ in range(2)
+        )
+        with np.errstate(all="ignore"):
+            ours = _scoring._explained(num, den)
+            theirs = _assemble_fraction_of_explained_deviance(
+                num, den, 1, "uniform_average", True, xp, None
+            )
+        assert repr(ours) == repr(float(theirs))
